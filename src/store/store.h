@@ -1,0 +1,116 @@
+// The durable store: an ordered key-value store with column families and atomic, fsynced batches.
+//
+// Implementations: RocksStore (embedded RocksDB, the default). The interface is deliberately small so
+// that a PostgreSQL backend can implement it for cluster mode.
+//
+// Thread-safety: all methods may be called from any thread concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace bp::store {
+
+// Column families. Keys inside each family are designed so that byte order is the iteration
+// order callers need (big-endian integers, '/'-separated names).
+enum class Family : int {
+  kMeta = 0,   // control-plane resources (buses, rules, targets, connections, destinations, queues)
+  kEvents,     // event id -> event envelope (referenced by delivery tasks)
+  kTasks,      // delivery tasks
+  kQueues,     // queue messages
+  kArchive,    // archived events
+  kAttempts,   // delivery attempt records
+};
+inline constexpr int kFamilyCount = 6;
+
+// A set of writes applied atomically.
+class WriteBatch {
+ public:
+  struct Op {
+    enum class Kind { kPut, kDelete, kDeleteRange } kind;
+    Family family;
+    std::string key;
+    std::string value;  // kPut: value; kDeleteRange: exclusive end key
+  };
+
+  void Put(Family f, std::string key, std::string value) {
+    bytes_ += key.size() + value.size();
+    ops_.push_back({Op::Kind::kPut, f, std::move(key), std::move(value)});
+  }
+  void Delete(Family f, std::string key) {
+    bytes_ += key.size();
+    ops_.push_back({Op::Kind::kDelete, f, std::move(key), {}});
+  }
+  // Deletes every key in [begin, end).
+  void DeleteRange(Family f, std::string begin, std::string end) {
+    bytes_ += begin.size() + end.size();
+    ops_.push_back({Op::Kind::kDeleteRange, f, std::move(begin), std::move(end)});
+  }
+  void Append(WriteBatch&& other) {
+    for (auto& op : other.ops_) ops_.push_back(std::move(op));
+    bytes_ += other.bytes_;
+    other.ops_.clear();
+    other.bytes_ = 0;
+  }
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+  size_t bytes() const { return bytes_; }
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+  size_t bytes_ = 0;
+};
+
+// Called with each key/value in order; return false to stop.
+using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies `batch` atomically and durably (fsync before return). Concurrent callers are
+  // group-committed: many batches share one fsync.
+  [[nodiscard]] virtual Status Write(WriteBatch batch) = 0;
+
+  // Like Write, but returns at once; `done` runs on the store's commit thread after the batch is
+  // durable (or failed). Callbacks must be cheap and must not call Write synchronously.
+  virtual void WriteAsync(WriteBatch batch, std::function<void(Status)> done) = 0;
+
+  [[nodiscard]] virtual StatusOr<std::optional<std::string>> Get(Family f, std::string_view key) = 0;
+
+  // Visits keys in [begin, end) in ascending order (an empty `end` means "to the end of the family").
+  [[nodiscard]] virtual Status Scan(Family f, std::string_view begin, std::string_view end,
+                                    const ScanFn& fn) = 0;
+
+  // Hint that [begin, end) was drained, so tombstones there can be compacted away.
+  virtual void CompactRange(Family f, std::string_view begin, std::string_view end) = 0;
+
+  // Approximate statistics for metrics.
+  virtual uint64_t ApproximateSize(Family f) = 0;
+};
+
+struct RocksStoreOptions {
+  std::string path;
+  // Disable fsync (benchmarks of the non-durable path only; never in production).
+  bool sync = true;
+  size_t block_cache_bytes = 64 << 20;
+};
+
+// Opens (creating if needed) the RocksDB store at options.path.
+StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksStoreOptions& options);
+
+// Big-endian key encoding helpers so that byte order equals numeric order.
+void AppendBigEndian64(std::string& out, uint64_t v);
+uint64_t ReadBigEndian64(std::string_view in);  // in.size() >= 8
+// Smallest key greater than every key starting with `prefix`.
+std::string PrefixEnd(std::string_view prefix);
+
+}  // namespace bp::store
