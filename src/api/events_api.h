@@ -1,0 +1,52 @@
+// The AWS JSON 1.1 protocol for `AWSEvents.*` operations: decoding, dispatch to one handler per
+// operation, and AWS-shaped replies and errors.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "http/server.h"
+
+namespace bp::api {
+
+// Facts about the request that handlers may need.
+struct RequestContext {
+  std::string request_id;
+  std::string region;
+  std::string account;
+  std::string host;  // Host header, for URLs in replies
+  bool loopback = false;
+};
+
+using JsonReply = std::function<void(StatusOr<boost::json::object>)>;
+// A handler gets the decoded request object and must call `reply` exactly once (from any thread).
+using EventsHandler =
+    std::function<void(const boost::json::object& input, const RequestContext&, JsonReply reply)>;
+
+class EventsApi {
+ public:
+  void Register(std::string operation, EventsHandler handler);
+  bool Has(std::string_view operation) const;
+  // Decodes `req` (already authenticated) and runs the operation named by `operation`.
+  void Handle(std::string_view operation, const http::Request& req, const RequestContext& ctx,
+              http::Responder respond) const;
+
+ private:
+  std::unordered_map<std::string, EventsHandler> handlers_;
+};
+
+// AWS exception name for a status code (e.g. kNotFound -> "ResourceNotFoundException").
+std::string_view ExceptionName(StatusCode code);
+int HttpStatusFor(StatusCode code);
+
+// An AWS JSON 1.1 error reply.
+http::Response EventsError(std::string_view type, std::string_view message, int status,
+                           std::string_view request_id);
+http::Response EventsError(const Status& status, std::string_view request_id);
+http::Response EventsOk(const boost::json::object& body, std::string_view request_id);
+
+}  // namespace bp::api

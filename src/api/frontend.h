@@ -1,0 +1,54 @@
+// The front door: routes every HTTP request to health/readiness, metrics, the admin API, the
+// SQS protocols or the EventBridge API, after SigV4 verification where the protocol needs it.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/events_api.h"
+#include "api/sigv4.h"
+#include "common/clock.h"
+#include "http/server.h"
+
+namespace bp::api {
+
+struct FrontendOptions {
+  std::string region = "us-east-1";
+  std::string account = "000000000000";
+  SigV4Options sigv4;
+  // Bearer token for /_bridgeport/ outside loopback dev mode (empty: admin API only on loopback).
+  std::string admin_token;
+  bool dev_mode = true;  // listener bound to loopback
+};
+
+// Hooks to the other protocol handlers; any may be empty.
+struct FrontendHooks {
+  std::function<bool(const http::Request&)> sqs_accepts;
+  std::function<void(http::Request&&, std::string request_id, http::Responder)> sqs_handle;
+  std::function<std::string()> metrics_text;
+  std::function<void(http::Request&&, http::Responder)> admin_handle;
+};
+
+class Frontend {
+ public:
+  Frontend(FrontendOptions options, const EventsApi& events, FrontendHooks hooks, const Clock& clock)
+      : options_(std::move(options)), events_(events), hooks_(std::move(hooks)), clock_(clock) {}
+
+  void Handle(http::Request&& req, http::Responder respond);
+  void SetReady(bool ready) { ready_.store(ready); }
+  void SetDraining(bool draining) { draining_.store(draining); }
+
+ private:
+  void HandleEvents(std::string_view operation, http::Request&& req, http::Responder respond);
+
+  const FrontendOptions options_;
+  const EventsApi& events_;
+  const FrontendHooks hooks_;
+  const Clock& clock_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace bp::api
