@@ -14,6 +14,7 @@ std::string_view ExceptionName(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return "";
     case StatusCode::kValidation: return "ValidationException";
+    case StatusCode::kSerialization: return "SerializationException";
     case StatusCode::kNotFound: return "ResourceNotFoundException";
     case StatusCode::kAlreadyExists: return "ResourceAlreadyExistsException";
     case StatusCode::kLimitExceeded: return "LimitExceededException";

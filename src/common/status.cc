@@ -6,6 +6,7 @@ std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return "OK";
     case StatusCode::kValidation: return "Validation";
+    case StatusCode::kSerialization: return "Serialization";
     case StatusCode::kNotFound: return "NotFound";
     case StatusCode::kAlreadyExists: return "AlreadyExists";
     case StatusCode::kLimitExceeded: return "LimitExceeded";

@@ -17,6 +17,7 @@ namespace bp {
 enum class StatusCode {
   kOk = 0,
   kValidation,            // ValidationException
+  kSerialization,         // SerializationException (wrong JSON types in a request)
   kNotFound,              // ResourceNotFoundException
   kAlreadyExists,         // ResourceAlreadyExistsException
   kLimitExceeded,         // LimitExceededException
@@ -41,6 +42,7 @@ class [[nodiscard]] Status {
 
   static Status Ok() { return Status(); }
   static Status Validation(std::string m) { return {StatusCode::kValidation, std::move(m)}; }
+  static Status Serialization(std::string m) { return {StatusCode::kSerialization, std::move(m)}; }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status LimitExceeded(std::string m) { return {StatusCode::kLimitExceeded, std::move(m)}; }
