@@ -1,0 +1,182 @@
+// The final API-destination request: wildcards, query merge, header precedence, body.
+#include <gtest/gtest.h>
+
+#include "transform/test_event.h"
+#include "transform/transform.h"
+
+namespace bp::transform {
+namespace {
+
+using testing::kEvent;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+StatusOr<HttpRequestSpec> Build(std::string_view method, std::string_view endpoint,
+                                const HttpParametersSpec& target = {},
+                                const ConnectionHttpParameters& conn = {},
+                                const std::optional<AuthHeader>& auth = std::nullopt,
+                                std::string payload = "{\"p\":1}") {
+  return BuildHttpRequest(method, endpoint, target, conn, auth, kEvent, std::move(payload));
+}
+
+const std::string* HeaderValue(const HttpRequestSpec& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+void ExpectInvalidParameter(const StatusOr<HttpRequestSpec>& r, std::string_view fragment) {
+  ASSERT_FALSE(r.ok());
+  std::optional<DeliveryError> error = ParseDeliveryError(r.status());
+  ASSERT_TRUE(error.has_value()) << r.status().message();
+  EXPECT_EQ(error->code, DeliveryErrorCode::kInvalidParameter);
+  EXPECT_NE(error->message.find(fragment), std::string::npos) << error->message;
+}
+
+TEST(BuildHttpRequestTest, DefaultsForAPlainPost) {
+  StatusOr<HttpRequestSpec> r = Build("POST", "https://api.example.com/hook");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->method, "POST");
+  EXPECT_EQ(r->url, "https://api.example.com/hook");
+  EXPECT_EQ(r->headers, (Headers{{"User-Agent", "Amazon/EventBridge/ApiDestinations"},
+                                 {"Content-Type", "application/json; charset=utf-8"},
+                                 {"Range", "bytes=0-1048575"},
+                                 {"Accept-Encoding", "gzip,deflate"}}));
+  EXPECT_TRUE(r->has_body);
+  EXPECT_EQ(r->body, "{\"p\":1}");
+}
+
+TEST(BuildHttpRequestTest, WildcardsFilledInOrderAndEncoded) {
+  HttpParametersSpec target;
+  target.path_parameter_values = {"a b/c", "$.detail.order.id", "$.detail.order.qty",
+                                  "$.detail.missing"};
+  StatusOr<HttpRequestSpec> r =
+      Build("PUT", "https://h.example/v1/*/orders/*/qty/*/x/*?mode=*#frag", target);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->url, "https://h.example/v1/a%20b%2Fc/orders/o-1/qty/3/x/?mode=*");
+  EXPECT_EQ(CountEndpointWildcards("https://h/*/*?q=*"), 2u);
+}
+
+TEST(BuildHttpRequestTest, WildcardCountMismatchIsInvalidParameter) {
+  HttpParametersSpec target;
+  target.path_parameter_values = {"only-one"};
+  ExpectInvalidParameter(Build("POST", "https://h/*/*", target),
+                         "InvocationEndpoint has 2 path wildcard(s) but PathParameterValues has 1");
+  ExpectInvalidParameter(Build("POST", "https://h/none", target), "has 0 path wildcard(s)");
+}
+
+TEST(BuildHttpRequestTest, QueryMergeConnectionWinsAndEncodes) {
+  HttpParametersSpec target;
+  target.query_string_parameters = {
+      {"a", "1"},          {"shared", "target"},           {"sp ace", "x&y=z"},
+      {"src", "$.source"}, {"obj", "$.detail.order.tags"}, {"gone", "$.nope"}};
+  ConnectionHttpParameters conn;
+  conn.query_string_parameters = {{"shared", "conn", false}, {"key", "s3cr3t", true}};
+  StatusOr<HttpRequestSpec> r = Build("POST", "https://h/p?pre=0", target, conn);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->url,
+            "https://h/p?pre=0&a=1&sp%20ace=x%26y%3Dz&src=shop&obj=%5B%22x%22%2C%22y%22%5D"
+            "&shared=conn&key=s3cr3t");
+}
+
+TEST(BuildHttpRequestTest, HeaderPrecedenceAndDenyList) {
+  HttpParametersSpec target;
+  target.header_parameters = {
+      {"content-type", "text/plain"}, {"X-Shared", "target"}, {"Authorization", "target-auth"},
+      {"User-Agent", "evil"},         {"host", "evil"},       {"If-Match", "x"},
+      {"Proxy-Authorization", "x"},   {"X-Only-Target", "t"}};
+  ConnectionHttpParameters conn;
+  conn.header_parameters = {
+      {"x-shared", "conn", false}, {"Transfer-Encoding", "chunked", false}, {"X-Conn", "c", true}};
+  const AuthHeader auth{"Authorization", "Bearer tok"};
+  StatusOr<HttpRequestSpec> r = Build("POST", "https://h/", target, conn, auth);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->headers, (Headers{{"User-Agent", "Amazon/EventBridge/ApiDestinations"},
+                                 {"content-type", "text/plain"},
+                                 {"Range", "bytes=0-1048575"},
+                                 {"Accept-Encoding", "gzip,deflate"},
+                                 {"x-shared", "conn"},
+                                 {"Authorization", "Bearer tok"},
+                                 {"X-Only-Target", "t"},
+                                 {"X-Conn", "c"}}));
+}
+
+TEST(BuildHttpRequestTest, DenyListCoversSpecNames) {
+  for (const char* name : {"User-Agent", "range", "HOST", "Content-Length", "Connection",
+                           "Transfer-Encoding", "te", "Upgrade", "Via", "Date", "Referer", "Origin",
+                           "Expect", "Keep-Alive", "Proxy-Connection", "if-none-match"}) {
+    EXPECT_TRUE(IsDeniedHeader(name)) << name;
+  }
+  for (const char* name :
+       {"Content-Type", "Authorization", "Accept-Encoding", "X-Proxy-Id", "Ifx", "Dates"}) {
+    EXPECT_FALSE(IsDeniedHeader(name)) << name;
+  }
+}
+
+TEST(BuildHttpRequestTest, DynamicHeaderValues) {
+  HttpParametersSpec target;
+  target.header_parameters = {{"X-Id", "$.id"},
+                              {"X-Total", "$.detail.order.total"},
+                              {"X-Item", "$.detail.items[0]"},
+                              {"X-Missing", "$.detail.nope"}};
+  StatusOr<HttpRequestSpec> r = Build("POST", "https://h/", target);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*HeaderValue(*r, "X-Id"), "6a7e8feb-b491-4cf7-a9f1-bf3703467718");
+  EXPECT_EQ(*HeaderValue(*r, "X-Total"), "12.50");
+  EXPECT_EQ(*HeaderValue(*r, "X-Item"), "{\"sku\":\"a\"}");
+  EXPECT_EQ(HeaderValue(*r, "X-Missing"), nullptr);
+}
+
+TEST(BuildHttpRequestTest, HeaderValueWithNewlineIsInvalidParameter) {
+  HttpParametersSpec target;
+  target.header_parameters = {{"X-Note", "$.detail.order.note"}};  // contains "\n"
+  ExpectInvalidParameter(Build("POST", "https://h/", target),
+                         "Target header 'X-Note' has a value with characters not allowed");
+  ConnectionHttpParameters conn;
+  conn.header_parameters = {{"X-C", "a\rb", false}};
+  ExpectInvalidParameter(Build("POST", "https://h/", {}, conn), "Connection header 'X-C'");
+  ExpectInvalidParameter(Build("POST", "https://h/", {}, {}, AuthHeader{"Bad Name", "v"}),
+                         "not a valid HTTP header name");
+}
+
+TEST(BuildHttpRequestTest, BodyParametersJoinJsonObjects) {
+  ConnectionHttpParameters conn;
+  conn.body_parameters = {{"p", "from-conn", false}, {"k\"ey", "v\n", true}};
+  StatusOr<HttpRequestSpec> r =
+      Build("POST", "https://h/", {}, conn, std::nullopt, R"( {"a": 1.50, "p": 2} )");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, R"({"a":1.50,"p":"from-conn","k\"ey":"v\n"})");
+
+  r = Build("POST", "https://h/", {}, conn, std::nullopt, "{}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, R"({"p":"from-conn","k\"ey":"v\n"})");
+
+  for (const char* payload : {"[1,2]", "\"text\"", "plain text {", "null", "{\"a\":1} x"}) {
+    r = Build("POST", "https://h/", {}, conn, std::nullopt, payload);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->body, payload);
+  }
+}
+
+TEST(BuildHttpRequestTest, NoBodyForGetAndHead) {
+  ConnectionHttpParameters conn;
+  conn.body_parameters = {{"p", "x", false}};
+  for (const char* method : {"GET", "HEAD"}) {
+    StatusOr<HttpRequestSpec> r = Build(method, "https://h/", {}, conn);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->has_body) << method;
+    EXPECT_TRUE(r->body.empty()) << method;
+  }
+  for (const char* method : {"DELETE", "OPTIONS", "PATCH"}) {
+    StatusOr<HttpRequestSpec> r = Build(method, "https://h/");
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->has_body) << method;
+  }
+}
+
+}  // namespace
+}  // namespace bp::transform
