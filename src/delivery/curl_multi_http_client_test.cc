@@ -10,6 +10,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <set>
@@ -308,6 +310,87 @@ TEST_F(HttpClientTest, ShutdownCompletesInFlightTransfers) {
     EXPECT_EQ(r.kind, HttpResult::Kind::kInternal);
     EXPECT_EQ(r.error, "shutdown");
   }
+}
+
+TEST_F(HttpClientTest, AcceptEncodingIsSentAsGiven) {
+  const HttpResult r =
+      Send("POST", "/enc", "{}", {{"Accept-Encoding", "gzip,deflate"}, {"X-B", "1"}});
+  ASSERT_EQ(r.status, 200) << r.error;
+  const json::array reqs = Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const json::object& got = reqs[0].as_object();
+  EXPECT_EQ(HeaderOf(got, "Accept-Encoding"), "gzip,deflate");
+  EXPECT_EQ(HeaderOf(got, "X-B"), "1");
+  EXPECT_EQ(got.at("headers").as_array().size(), 4u);  // + Host, Content-Length
+}
+
+// HTTPS against the sink with a throw-away self-signed certificate (needs the openssl CLI).
+class HttpsClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/bp-delivery-tls-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    const std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost "
+        "-addext subjectAltName=IP:127.0.0.1 -days 2 -keyout " +
+        dir_ + "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl CLI not available";
+    auto sink = SinkProcess::Start(
+        BP_SINK_PY, {"--tls-cert", dir_ + "/cert.pem", "--tls-key", dir_ + "/key.pem"});
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    sink_ = std::move(sink.value());
+  }
+  void TearDown() override {
+    sink_.reset();
+    if (!dir_.empty()) {
+      std::remove((dir_ + "/key.pem").c_str());
+      std::remove((dir_ + "/cert.pem").c_str());
+      rmdir(dir_.c_str());
+    }
+  }
+
+  static HttpResult SendSync(HttpClient& client, HttpRequest req) {
+    auto promise = std::make_shared<std::promise<HttpResult>>();
+    std::future<HttpResult> f = promise->get_future();
+    client.Send(std::move(req), [promise](HttpResult r) { promise->set_value(std::move(r)); });
+    if (f.wait_for(kDeadline) != std::future_status::ready) {
+      ADD_FAILURE() << "no result within deadline";
+      return {};
+    }
+    return f.get();
+  }
+
+  std::string dir_;
+  std::unique_ptr<SinkProcess> sink_;
+};
+
+TEST_F(HttpsClientTest, UntrustedCertificateIsRejected) {
+  auto client = CurlMultiHttpClient::Create({});
+  ASSERT_TRUE(client.ok());
+  const HttpResult r = SendSync(**client, {"POST", sink_->Url("/tls", "https"), {}, "{}", 10000});
+  EXPECT_EQ(r.kind, HttpResult::Kind::kTlsCertificate) << r.error;
+}
+
+TEST_F(HttpsClientTest, ExtraCaFileIsTrusted) {
+  CurlHttpClientOptions opts;
+  opts.extra_ca_file = dir_ + "/cert.pem";
+  auto client = CurlMultiHttpClient::Create(opts);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  const HttpResult a = SendSync(**client, {"POST", sink_->Url("/tls", "https"), {}, "{}", 10000});
+  EXPECT_EQ(a.kind, HttpResult::Kind::kResponse) << a.error;
+  EXPECT_EQ(a.status, 200);
+  const HttpResult b = SendSync(**client, {"POST", sink_->Url("/tls", "https"), {}, "{}", 10000});
+  EXPECT_EQ(b.status, 200);
+  EXPECT_TRUE(b.reused_connection);
+}
+
+TEST_F(HttpsClientTest, VerificationCanBeSwitchedOffGlobally) {
+  CurlHttpClientOptions opts;
+  opts.verify_tls = false;
+  auto client = CurlMultiHttpClient::Create(opts);
+  ASSERT_TRUE(client.ok());
+  EXPECT_EQ(SendSync(**client, {"POST", sink_->Url("/tls", "https"), {}, "{}", 10000}).status, 200);
 }
 
 TEST(CurlMultiHttpClientCreateTest, RejectsUnreadableCaFile) {

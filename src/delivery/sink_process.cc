@@ -10,7 +10,13 @@
 
 namespace bp::delivery::testing {
 
-StatusOr<std::unique_ptr<SinkProcess>> SinkProcess::Start(const std::string& script) {
+StatusOr<std::unique_ptr<SinkProcess>> SinkProcess::Start(
+    const std::string& script, const std::vector<std::string>& extra_args) {
+  std::vector<std::string> args = {"python3", script, "--port", "0"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int fds[2];
   if (pipe(fds) != 0) return Status::IoError("pipe failed");
   const pid_t pid = fork();
@@ -19,7 +25,7 @@ StatusOr<std::unique_ptr<SinkProcess>> SinkProcess::Start(const std::string& scr
     dup2(fds[1], STDOUT_FILENO);
     close(fds[0]);
     close(fds[1]);
-    execlp("python3", "python3", script.c_str(), "--port", "0", static_cast<char*>(nullptr));
+    execvp("python3", argv.data());
     _exit(127);
   }
   close(fds[1]);

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -12,16 +13,17 @@ namespace bp::delivery::testing {
 
 class SinkProcess {
  public:
-  // Starts `python3 <script> --port 0` and waits (bounded) for its PORT= line.
-  [[nodiscard]] static StatusOr<std::unique_ptr<SinkProcess>> Start(const std::string& script);
+  // Starts `python3 <script> --port 0 <extra_args...>` and waits (bounded) for its PORT= line.
+  [[nodiscard]] static StatusOr<std::unique_ptr<SinkProcess>> Start(
+      const std::string& script, const std::vector<std::string>& extra_args = {});
   SinkProcess(pid_t pid, int port) : pid_(pid), port_(port) {}
   ~SinkProcess();  // SIGTERM, then SIGKILL if it has not exited; always reaps the child
   SinkProcess(const SinkProcess&) = delete;
   SinkProcess& operator=(const SinkProcess&) = delete;
 
   int port() const { return port_; }
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  std::string Url(const std::string& path, const std::string& scheme = "http") const {
+    return scheme + "://127.0.0.1:" + std::to_string(port_) + path;
   }
 
  private:

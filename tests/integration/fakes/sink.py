@@ -3,6 +3,7 @@
 
 Run as a program:
     python3 sink.py --port 0          # first stdout line: PORT=<n>
+    python3 sink.py --port 0 --tls-cert cert.pem --tls-key key.pem    # HTTPS (HTTP/1.1)
 
 Every request outside /_control/ is recorded (see Recorder.record) and answered with the next
 scripted response, or with the default response once the script is used up. Every answer carries
@@ -27,6 +28,7 @@ import base64
 import itertools
 import json
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -196,15 +198,20 @@ class SinkServer(ThreadingHTTPServer):
 class Sink:
     """Starts sink.py as a subprocess on 127.0.0.1 and talks to its control API."""
 
-    def __init__(self, python=sys.executable):
-        self.proc = subprocess.Popen([python, __file__, "--port", "0"], stdout=subprocess.PIPE,
-                                     text=True)
+    def __init__(self, python=sys.executable, tls=None):
+        """tls: optional (cert_pem_path, key_pem_path) to serve HTTPS; the cert is then trusted
+        by the control calls made from here."""
+        args = [python, __file__, "--port", "0"]
+        if tls:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        self._context = ssl.create_default_context(cafile=tls[0]) if tls else None
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("PORT="):
             self.proc.kill()
             raise RuntimeError("sink did not start: %r" % line)
         self.port = int(line[5:])
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.base = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
 
     def url(self, path="/"):
         return self.base + path
@@ -212,7 +219,7 @@ class Sink:
     def _call(self, method, path, payload=None, timeout=30):
         data = None if payload is None else json.dumps(payload).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method)
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=self._context) as resp:
             return json.loads(resp.read() or b"null")
 
     def requests(self):
@@ -259,8 +266,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     args = parser.parse_args()
     server = SinkServer((args.host, args.port))
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print("PORT=%d" % server.server_address[1], flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
