@@ -1,0 +1,853 @@
+// Connections, API destinations, tags and connection state.
+#include <boost/json.hpp>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "model/validation.h"
+#include "registry/registry.h"
+#include "registry/registry_internal.h"
+#include "registry/settings.h"
+
+namespace bp::registry {
+
+namespace json = boost::json;
+using model::Input;
+using model::Validator;
+
+namespace {
+
+Status ConnectionNotFound(const std::string& name) {
+  return Status::NotFound("Failed to describe the connection(s). Connection '" + name +
+                          "' does not exist.");
+}
+Status DestinationNotFound(const std::string& name) {
+  return Status::NotFound("Failed to describe the api-destination(s). An api-destination '" + name +
+                          "' does not exist.");
+}
+
+// Deep merge for UpdateConnection: objects merge member-wise, anything else replaces.
+void Merge(json::object& into, const json::object& from) {
+  for (const auto& [k, v] : from) {
+    auto it = into.find(k);
+    if (it != into.end() && it->value().is_object() && v.is_object()) {
+      Merge(it->value().as_object(), v.as_object());
+    } else {
+      into[k] = v;
+    }
+  }
+}
+
+Status ValidateParamList(Validator& v, const json::object& parent, std::string_view key,
+                         const std::string& field) {
+  auto it = parent.find(key);
+  if (it == parent.end() || it->value().is_null()) return Status::Ok();
+  if (!it->value().is_array()) return Status::Serialization(std::string(key) + " must be a list.");
+  const auto& arr = it->value().as_array();
+  if (arr.size() > 100) {
+    v.Fail("Value at '" + field + "' failed to satisfy constraint: Member must have length less than or equal to 100");
+  }
+  for (size_t i = 0; i < arr.size(); ++i) {
+    if (!arr[i].is_object()) return Status::Serialization(std::string(key) + " entries must be objects.");
+    const auto& p = arr[i].as_object();
+    std::string base = field + "." + std::to_string(i + 1) + ".member.";
+    std::string k = JsonString(p, "Key");
+    std::string val = JsonString(p, "Value");
+    v.Length(base + "key", k, key == "BodyParameters" || key == "QueryStringParameters" ? 1 : 1, 512);
+    v.Length(base + "value", val, 0, 512);
+    if (auto s = p.find("IsValueSecret"); s != p.end() && !s->value().is_bool()) {
+      return Status::Serialization("IsValueSecret must be a boolean.");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateHttpParams(Validator& v, const json::object* params, const std::string& field) {
+  if (!params) return Status::Ok();
+  BP_RETURN_IF_ERROR(ValidateParamList(v, *params, "HeaderParameters", field + ".headerParameters"));
+  BP_RETURN_IF_ERROR(ValidateParamList(v, *params, "QueryStringParameters", field + ".queryStringParameters"));
+  BP_RETURN_IF_ERROR(ValidateParamList(v, *params, "BodyParameters", field + ".bodyParameters"));
+  return Status::Ok();
+}
+
+const json::object* Obj(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_object() ? &it->value().as_object() : nullptr;
+}
+
+// Removes secret values from a copy of AuthParameters.
+json::object StripSecrets(const json::object& auth) {
+  json::object out = auth;
+  if (auto* b = out.if_contains("BasicAuthParameters"); b && b->is_object()) {
+    b->as_object().erase("Password");
+  }
+  if (auto* a = out.if_contains("ApiKeyAuthParameters"); a && a->is_object()) {
+    a->as_object().erase("ApiKeyValue");
+  }
+  auto strip_params = [](json::value* params) {
+    if (!params || !params->is_object()) return;
+    for (const char* list : {"HeaderParameters", "QueryStringParameters", "BodyParameters"}) {
+      auto* l = params->as_object().if_contains(list);
+      if (!l || !l->is_array()) continue;
+      for (auto& p : l->as_array()) {
+        if (!p.is_object()) continue;
+        auto* secret = p.as_object().if_contains("IsValueSecret");
+        if (secret && secret->is_bool() && secret->as_bool()) p.as_object().erase("Value");
+      }
+    }
+  };
+  if (auto* o = out.if_contains("OAuthParameters"); o && o->is_object()) {
+    if (auto* c = o->as_object().if_contains("ClientParameters"); c && c->is_object()) {
+      c->as_object().erase("ClientSecret");
+    }
+    strip_params(o->as_object().if_contains("OAuthHttpParameters"));
+  }
+  strip_params(out.if_contains("InvocationHttpParameters"));
+  return out;
+}
+
+// Erases secret values entirely (DeauthorizeConnection).
+void EraseSecrets(json::object& auth) { auth = StripSecrets(auth); }
+
+std::vector<ConnectionParam> Params(const json::object* params, std::string_view list) {
+  std::vector<ConnectionParam> out;
+  if (!params) return out;
+  auto it = params->find(list);
+  if (it == params->end() || !it->value().is_array()) return out;
+  for (const auto& p : it->value().as_array()) {
+    if (!p.is_object()) continue;
+    ConnectionParam cp;
+    cp.key = JsonString(p.as_object(), "Key");
+    cp.value = JsonString(p.as_object(), "Value");
+    auto s = p.as_object().find("IsValueSecret");
+    cp.is_secret = s != p.as_object().end() && s->value().is_bool() && s->value().as_bool();
+    out.push_back(std::move(cp));
+  }
+  return out;
+}
+
+bool ValidEndpoint(std::string_view url, bool allow_http) {
+  if (url.substr(0, 8) == "https://") return url.size() > 8;
+  if (allow_http && url.substr(0, 7) == "http://") return url.size() > 7;
+  return false;
+}
+
+}  // namespace
+
+// ---- connections ----
+
+Status Registry::ParseAuthParameters(const json::object& auth, const std::string& type, bool update,
+                                     Connection& c, std::vector<std::string>* reauthorize) {
+  (void)reauthorize;
+  Validator v;
+  const json::object* basic = Obj(auth, "BasicAuthParameters");
+  const json::object* api_key = Obj(auth, "ApiKeyAuthParameters");
+  const json::object* oauth = Obj(auth, "OAuthParameters");
+  const json::object* invocation = Obj(auth, "InvocationHttpParameters");
+  if (basic) {
+    if (!update || basic->contains("Username")) v.Length("authParameters.basicAuthParameters.username", JsonString(*basic, "Username"), 1, 512);
+    if (!update || basic->contains("Password")) v.Length("authParameters.basicAuthParameters.password", JsonString(*basic, "Password").empty() ? "" : "********", 1, 512);
+    if (JsonString(*basic, "Password").size() > 512) v.Fail("Value at 'authParameters.basicAuthParameters.password' failed to satisfy constraint: Member must have length less than or equal to 512");
+  }
+  if (api_key) {
+    if (!update || api_key->contains("ApiKeyName")) v.Length("authParameters.apiKeyAuthParameters.apiKeyName", JsonString(*api_key, "ApiKeyName"), 1, 512);
+    std::string value = JsonString(*api_key, "ApiKeyValue");
+    if ((!update || api_key->contains("ApiKeyValue")) && (value.empty() || value.size() > 512)) {
+      v.Fail("Value at 'authParameters.apiKeyAuthParameters.apiKeyValue' failed to satisfy constraint: Member must have length between 1 and 512");
+    }
+  }
+  if (oauth) {
+    const json::object* client = Obj(*oauth, "ClientParameters");
+    if (!update) v.NotNull("authParameters.oAuthParameters.clientParameters", client != nullptr);
+    if (client) {
+      if (!update || client->contains("ClientID")) v.Length("authParameters.oAuthParameters.clientParameters.clientID", JsonString(*client, "ClientID"), 1, 512);
+      std::string secret = JsonString(*client, "ClientSecret");
+      if ((!update || client->contains("ClientSecret")) && (secret.empty() || secret.size() > 512)) {
+        v.Fail("Value at 'authParameters.oAuthParameters.clientParameters.clientSecret' failed to satisfy constraint: Member must have length between 1 and 512");
+      }
+    }
+    if (!update || oauth->contains("AuthorizationEndpoint")) {
+      std::string ep = JsonString(*oauth, "AuthorizationEndpoint");
+      v.Length("authParameters.oAuthParameters.authorizationEndpoint", ep, 1, 2048);
+      if (!ep.empty() && !ValidEndpoint(ep, options_.allow_http_endpoints)) {
+        v.Pattern("authParameters.oAuthParameters.authorizationEndpoint", ep, false, "^(https://)[^\\s]+$");
+      }
+    }
+    if (!update || oauth->contains("HttpMethod")) {
+      v.Enum("authParameters.oAuthParameters.httpMethod", JsonString(*oauth, "HttpMethod"), {"GET", "POST", "PUT"});
+    }
+    BP_RETURN_IF_ERROR(ValidateHttpParams(v, Obj(*oauth, "OAuthHttpParameters"), "authParameters.oAuthParameters.oAuthHttpParameters"));
+  }
+  BP_RETURN_IF_ERROR(ValidateHttpParams(v, invocation, "authParameters.invocationHttpParameters"));
+  BP_RETURN_IF_ERROR(v.Finish());
+  if (!update) {
+    if (type == "BASIC" && !basic) return Status::Validation("BasicAuthParameters are required when AuthorizationType is BASIC.");
+    if (type == "API_KEY" && !api_key) return Status::Validation("ApiKeyAuthParameters are required when AuthorizationType is API_KEY.");
+    if (type == "OAUTH_CLIENT_CREDENTIALS" && !oauth) return Status::Validation("OAuthParameters are required when AuthorizationType is OAUTH_CLIENT_CREDENTIALS.");
+  }
+  int kinds = (basic ? 1 : 0) + (api_key ? 1 : 0) + (oauth ? 1 : 0);
+  if (kinds > 1) return Status::Validation("Only one of BasicAuthParameters, ApiKeyAuthParameters and OAuthParameters may be given.");
+  if ((basic && type != "BASIC") || (api_key && type != "API_KEY") || (oauth && type != "OAUTH_CLIENT_CREDENTIALS")) {
+    return Status::Validation("The AuthParameters given do not match AuthorizationType " + type + ".");
+  }
+  if (update) {
+    Merge(c.secrets, auth);
+  } else {
+    c.secrets = auth;
+  }
+  return Status::Ok();
+}
+
+std::shared_ptr<const ConnectionView> Registry::BuildConnectionView(const Connection& c) const {
+  auto view = std::make_shared<ConnectionView>();
+  view->name = JsonString(c.data, "Name");
+  view->arn = JsonString(c.data, "ConnectionArn");
+  view->authorization_type = JsonString(c.data, "AuthorizationType");
+  std::string state = JsonString(c.data, "ConnectionState");
+  for (auto s : {ConnectionState::kAuthorized, ConnectionState::kAuthorizing, ConnectionState::kDeauthorized,
+                 ConnectionState::kDeauthorizing, ConnectionState::kDeleting, ConnectionState::kCreating,
+                 ConnectionState::kUpdating}) {
+    if (ConnectionStateName(s) == state) view->state = s;
+  }
+  view->generation = c.generation;
+  if (auto* b = Obj(c.secrets, "BasicAuthParameters")) {
+    view->username = JsonString(*b, "Username");
+    view->password = JsonString(*b, "Password");
+  }
+  if (auto* a = Obj(c.secrets, "ApiKeyAuthParameters")) {
+    view->api_key_name = JsonString(*a, "ApiKeyName");
+    view->api_key_value = JsonString(*a, "ApiKeyValue");
+  }
+  if (auto* o = Obj(c.secrets, "OAuthParameters")) {
+    if (auto* cp = Obj(*o, "ClientParameters")) {
+      view->client_id = JsonString(*cp, "ClientID");
+      view->client_secret = JsonString(*cp, "ClientSecret");
+    }
+    view->authorization_endpoint = JsonString(*o, "AuthorizationEndpoint");
+    view->oauth_http_method = JsonString(*o, "HttpMethod");
+    const json::object* p = Obj(*o, "OAuthHttpParameters");
+    view->oauth_headers = Params(p, "HeaderParameters");
+    view->oauth_query = Params(p, "QueryStringParameters");
+    view->oauth_body = Params(p, "BodyParameters");
+  }
+  const json::object* inv = Obj(c.secrets, "InvocationHttpParameters");
+  view->headers = Params(inv, "HeaderParameters");
+  view->query = Params(inv, "QueryStringParameters");
+  view->body = Params(inv, "BodyParameters");
+  view->tags = TagsOf(view->arn);
+  return view;
+}
+
+void Registry::PublishConnection(const std::string& name) {
+  auto it = connections_.find(name);
+  if (it == connections_.end()) {
+    RemovePublished("connection", name);
+    return;
+  }
+  auto view = BuildConnectionView(*it->second);
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    auto next = std::make_shared<Snapshot>(*snapshot_);
+    next->connections[name] = std::move(view);
+    snapshot_ = std::move(next);
+  }
+  // Destinations derive their state from the connection.
+  for (auto& [dname, d] : destinations_) {
+    if (JsonString(d->data, "ConnectionArn") == JsonString(it->second->data, "ConnectionArn")) {
+      PublishDestination(dname);
+    }
+  }
+}
+
+void Registry::PublishDestination(const std::string& name) {
+  auto it = destinations_.find(name);
+  if (it == destinations_.end()) {
+    RemovePublished("destination", name);
+    return;
+  }
+  const json::object& d = it->second->data;
+  auto view = std::make_shared<DestinationView>();
+  view->name = name;
+  view->arn = JsonString(d, "ApiDestinationArn");
+  view->connection_arn = JsonString(d, "ConnectionArn");
+  if (auto p = model::ParseArn(view->connection_arn)) {
+    view->connection_name = p->rest.substr(0, p->rest.find('/'));
+  }
+  view->endpoint = JsonString(d, "InvocationEndpoint");
+  view->http_method = JsonString(d, "HttpMethod");
+  if (auto r = d.find("InvocationRateLimitPerSecond"); r != d.end() && r->value().is_int64()) {
+    view->rate_limit_per_second = static_cast<int>(r->value().as_int64());
+  }
+  view->tags = TagsOf(view->arn);
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot_);
+  next->destinations[name] = std::move(view);
+  snapshot_ = std::move(next);
+}
+
+StatusOr<json::object> Registry::CreateConnection(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
+  BP_ASSIGN_OR_RETURN(auto type, input.String("AuthorizationType"));
+  BP_ASSIGN_OR_RETURN(auto auth, input.Object("AuthParameters"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  if (description) v.Length("description", *description, 0, 512);
+  v.NotNull("authorizationType", type.has_value());
+  if (type) v.Enum("authorizationType", *type, {"BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"});
+  v.NotNull("authParameters", auth != nullptr);
+  BP_RETURN_IF_ERROR(v.Finish());
+  if (input.Has("InvocationConnectivityParameters")) {
+    return Status::Validation("InvocationConnectivityParameters (private endpoints) are not supported.");
+  }
+  Connection c;
+  BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, *type, false, c, nullptr));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (connections_.count(*name)) {
+    return Status::AlreadyExists("Connection " + *name + " already exists.");
+  }
+  if (static_cast<int>(connections_.size()) >= options_.limits.max_connections) {
+    return Status::LimitExceeded("The requested resource exceeds the maximum number allowed: " +
+                                 std::to_string(options_.limits.max_connections) + " connections.");
+  }
+  double now = NowSeconds(clock_);
+  std::string arn = model::ConnectionArn(options_.partition, *name, NewUuid());
+  c.data["Name"] = *name;
+  c.data["ConnectionArn"] = arn;
+  if (description) c.data["Description"] = *description;
+  c.data["AuthorizationType"] = *type;
+  bool oauth = *type == "OAUTH_CLIENT_CREDENTIALS";
+  c.data["ConnectionState"] = oauth ? "AUTHORIZING" : "AUTHORIZED";
+  c.data["AuthParameters"] = StripSecrets(c.secrets);
+  c.data["SecretArn"] = "arn:aws:secretsmanager:" + options_.partition.region + ":" +
+                        options_.partition.account + ":secret:events!connection/" + *name + "/" +
+                        arn.substr(arn.rfind('/') + 1);
+  c.data["CreationTime"] = now;
+  c.data["LastModifiedTime"] = now;
+  if (!oauth) c.data["LastAuthorizedTime"] = now;
+  c.generation = 1;
+  json::object stored = c.data;
+  stored["SealedSecrets"] = sealer_.seal(json::serialize(c.secrets), arn);
+  store::WriteBatch b;
+  b.Put(store::Family::kMeta, ConnectionKey(*name), json::serialize(stored));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  auto owned = std::make_unique<Connection>(std::move(c));
+  json::object out;
+  out["ConnectionArn"] = arn;
+  out["ConnectionState"] = owned->data["ConnectionState"];
+  out["CreationTime"] = now;
+  out["LastModifiedTime"] = now;
+  connections_[*name] = std::move(owned);
+  PublishConnection(*name);
+  if (connection_listener_) connection_listener_(*name);
+  return out;
+}
+
+StatusOr<json::object> Registry::UpdateConnection(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
+  BP_ASSIGN_OR_RETURN(auto type, input.String("AuthorizationType"));
+  BP_ASSIGN_OR_RETURN(auto auth, input.Object("AuthParameters"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  if (description) v.Length("description", *description, 0, 512);
+  if (type) v.Enum("authorizationType", *type, {"BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"});
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(*name);
+  if (it == connections_.end()) return ConnectionNotFound(*name);
+  Connection next = *it->second;
+  std::string new_type = type.value_or(JsonString(next.data, "AuthorizationType"));
+  bool credentials_changed = false;
+  if (type && *type != JsonString(next.data, "AuthorizationType")) {
+    if (!auth) return Status::Validation("Changing AuthorizationType requires AuthParameters for the new type.");
+    // A new type starts from fresh parameters (keeping the invocation parameters).
+    json::object fresh;
+    if (auto* inv = next.secrets.if_contains("InvocationHttpParameters")) fresh["InvocationHttpParameters"] = *inv;
+    next.secrets = std::move(fresh);
+    BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, new_type, false, next, nullptr));
+    Merge(next.secrets, *auth);
+    credentials_changed = true;
+  } else if (auth) {
+    BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, new_type, true, next, nullptr));
+    credentials_changed = auth->contains("BasicAuthParameters") || auth->contains("ApiKeyAuthParameters") ||
+                          auth->contains("OAuthParameters");
+  }
+  double now = NowSeconds(clock_);
+  if (description) next.data["Description"] = *description;
+  next.data["AuthorizationType"] = new_type;
+  next.data["AuthParameters"] = StripSecrets(next.secrets);
+  next.data["LastModifiedTime"] = now;
+  std::string state = JsonString(next.data, "ConnectionState");
+  if (credentials_changed || state == "DEAUTHORIZED") {
+    next.generation++;
+    if (new_type == "OAUTH_CLIENT_CREDENTIALS") {
+      next.data["ConnectionState"] = "AUTHORIZING";
+    } else {
+      next.data["ConnectionState"] = "AUTHORIZED";
+      next.data["LastAuthorizedTime"] = now;
+    }
+    next.data.erase("StateReason");
+  }
+  std::string arn = JsonString(next.data, "ConnectionArn");
+  json::object stored = next.data;
+  stored["SealedSecrets"] = sealer_.seal(json::serialize(next.secrets), arn);
+  store::WriteBatch b;
+  b.Put(store::Family::kMeta, ConnectionKey(*name), json::serialize(stored));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  *it->second = std::move(next);
+  PublishConnection(*name);
+  if (connection_listener_) connection_listener_(*name);
+  return ConnectionSummary(*it->second);
+}
+
+StatusOr<json::object> Registry::ConnectionSummary(const Connection& c) const {
+  json::object out;
+  for (const char* k : {"ConnectionArn", "ConnectionState", "CreationTime", "LastModifiedTime",
+                        "LastAuthorizedTime"}) {
+    if (auto it = c.data.find(k); it != c.data.end()) out[k] = it->value();
+  }
+  return out;
+}
+
+StatusOr<json::object> Registry::DescribeConnection(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(*name);
+  if (it == connections_.end()) return ConnectionNotFound(*name);
+  return it->second->data;
+}
+
+StatusOr<json::object> Registry::ListConnections(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto prefix, input.String("NamePrefix"));
+  BP_ASSIGN_OR_RETURN(auto state, input.String("ConnectionState"));
+  Validator v;
+  if (prefix) v.Name("namePrefix", *prefix, 64);
+  if (state) {
+    v.Enum("connectionState", *state, {"CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED",
+                                       "AUTHORIZING", "DEAUTHORIZING"});
+  }
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  for (auto& [n, c] : connections_) {
+    if (prefix && n.compare(0, prefix->size(), *prefix) != 0) continue;
+    if (state && JsonString(c->data, "ConnectionState") != *state) continue;
+    names.push_back(n);
+  }
+  BP_ASSIGN_OR_RETURN(Page page, Paginate(names, in));
+  json::array list;
+  for (size_t i = page.begin; i < page.end; ++i) {
+    const auto& d = connections_[names[i]]->data;
+    json::object o;
+    for (const char* k : {"ConnectionArn", "Name", "ConnectionState", "StateReason", "AuthorizationType",
+                          "CreationTime", "LastModifiedTime", "LastAuthorizedTime"}) {
+      if (auto f = d.find(k); f != d.end()) o[k] = f->value();
+    }
+    list.push_back(std::move(o));
+  }
+  json::object out;
+  out["Connections"] = std::move(list);
+  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
+  return out;
+}
+
+StatusOr<json::object> Registry::DeleteConnection(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(*name);
+  if (it == connections_.end()) return ConnectionNotFound(*name);
+  BP_ASSIGN_OR_RETURN(json::object out, ConnectionSummary(*it->second));
+  out["ConnectionState"] = "DELETING";
+  std::string arn = JsonString(it->second->data, "ConnectionArn");
+  store::WriteBatch b;
+  b.Delete(store::Family::kMeta, ConnectionKey(*name));
+  b.Delete(store::Family::kMeta, TagKey(arn));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  connections_.erase(it);
+  tags_.erase(arn);
+  PublishConnection(*name);
+  for (auto& [dname, d] : destinations_) {
+    if (JsonString(d->data, "ConnectionArn") == arn) PublishDestination(dname);
+  }
+  if (connection_listener_) connection_listener_(*name);
+  return out;
+}
+
+StatusOr<json::object> Registry::DeauthorizeConnection(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(*name);
+  if (it == connections_.end()) return ConnectionNotFound(*name);
+  Connection next = *it->second;
+  EraseSecrets(next.secrets);
+  next.generation++;
+  next.data["ConnectionState"] = "DEAUTHORIZED";
+  next.data["StateReason"] = "Deauthorized by DeauthorizeConnection.";
+  next.data["LastModifiedTime"] = NowSeconds(clock_);
+  std::string arn = JsonString(next.data, "ConnectionArn");
+  json::object stored = next.data;
+  stored["SealedSecrets"] = sealer_.seal(json::serialize(next.secrets), arn);
+  store::WriteBatch b;
+  b.Put(store::Family::kMeta, ConnectionKey(*name), json::serialize(stored));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  *it->second = std::move(next);
+  PublishConnection(*name);
+  if (connection_listener_) connection_listener_(*name);
+  BP_ASSIGN_OR_RETURN(json::object out, ConnectionSummary(*it->second));
+  out["ConnectionState"] = "DEAUTHORIZING";
+  return out;
+}
+
+Status Registry::SetConnectionState(const std::string& name, ConnectionState state,
+                                    std::string reason, uint64_t expected_generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(name);
+  if (it == connections_.end()) return Status::NotFound("connection " + name + " is gone");
+  Connection& c = *it->second;
+  if (c.generation != expected_generation) return Status::Ok();  // credentials changed meanwhile
+  std::string new_state(ConnectionStateName(state));
+  if (JsonString(c.data, "ConnectionState") == new_state && JsonString(c.data, "StateReason") == reason) {
+    return Status::Ok();
+  }
+  Connection next = c;
+  next.data["ConnectionState"] = new_state;
+  if (reason.empty()) {
+    next.data.erase("StateReason");
+  } else {
+    next.data["StateReason"] = reason.substr(0, 512);
+  }
+  if (state == ConnectionState::kAuthorized) next.data["LastAuthorizedTime"] = NowSeconds(clock_);
+  json::object stored = next.data;
+  stored["SealedSecrets"] = sealer_.seal(json::serialize(next.secrets), JsonString(next.data, "ConnectionArn"));
+  store::WriteBatch b;
+  b.Put(store::Family::kMeta, ConnectionKey(name), json::serialize(stored));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  c = std::move(next);
+  PublishConnection(name);
+  log::Info("registry", "connection state changed", {{"connection", name}, {"state", new_state}});
+  return Status::Ok();
+}
+
+void Registry::SetConnectionListener(ConnectionListener listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connection_listener_ = std::move(listener);
+}
+
+std::vector<std::string> Registry::ConnectionNames() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (auto& [n, c] : connections_) out.push_back(n);
+  return out;
+}
+
+// ---- API destinations ----
+
+std::string Registry::DestinationState(const Destination& d) const {
+  std::string conn_arn = JsonString(d.data, "ConnectionArn");
+  for (auto& [n, c] : connections_) {
+    if (JsonString(c->data, "ConnectionArn") == conn_arn) {
+      return JsonString(c->data, "ConnectionState") == "AUTHORIZED" ? "ACTIVE" : "INACTIVE";
+    }
+  }
+  return "INACTIVE";
+}
+
+json::object Registry::DestinationPublic(const Destination& d, bool full) const {
+  json::object out;
+  for (const char* k : {"ApiDestinationArn", "Name", "Description", "ConnectionArn", "InvocationEndpoint",
+                        "HttpMethod", "InvocationRateLimitPerSecond", "CreationTime", "LastModifiedTime"}) {
+    if (auto it = d.data.find(k); it != d.data.end()) out[k] = it->value();
+  }
+  out["ApiDestinationState"] = DestinationState(d);
+  if (!full) out.erase("Description");
+  return out;
+}
+
+StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
+  BP_ASSIGN_OR_RETURN(auto conn_arn, input.String("ConnectionArn"));
+  BP_ASSIGN_OR_RETURN(auto endpoint, input.String("InvocationEndpoint"));
+  BP_ASSIGN_OR_RETURN(auto method, input.String("HttpMethod"));
+  BP_ASSIGN_OR_RETURN(auto rate, input.Integer("InvocationRateLimitPerSecond"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  if (description) v.Length("description", *description, 0, 512);
+  v.NotNull("connectionArn", conn_arn.has_value());
+  if (conn_arn) v.Length("connectionArn", *conn_arn, 1, 1600);
+  v.NotNull("invocationEndpoint", endpoint.has_value());
+  if (endpoint) {
+    v.Length("invocationEndpoint", *endpoint, 1, 2048);
+    if (v.ok()) v.Pattern("invocationEndpoint", *endpoint, ValidEndpoint(*endpoint, options_.allow_http_endpoints), "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+  }
+  v.NotNull("httpMethod", method.has_value());
+  if (method) v.Enum("httpMethod", *method, {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"});
+  if (rate) v.Range("invocationRateLimitPerSecond", *rate, 1, 100000);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (destinations_.count(*name)) {
+    return Status::AlreadyExists("An api-destination '" + *name + "' already exists.");
+  }
+  bool conn_found = false;
+  for (auto& [n, c] : connections_) conn_found |= JsonString(c->data, "ConnectionArn") == *conn_arn;
+  if (!conn_found) {
+    return Status::NotFound("Connection '" + *conn_arn + "' does not exist.");
+  }
+  if (static_cast<int>(destinations_.size()) >= options_.limits.max_destinations) {
+    return Status::LimitExceeded("The requested resource exceeds the maximum number allowed: " +
+                                 std::to_string(options_.limits.max_destinations) + " API destinations.");
+  }
+  double now = NowSeconds(clock_);
+  auto d = std::make_unique<Destination>();
+  d->data["Name"] = *name;
+  d->data["ApiDestinationArn"] = model::ApiDestinationArn(options_.partition, *name, NewUuid());
+  if (description) d->data["Description"] = *description;
+  d->data["ConnectionArn"] = *conn_arn;
+  d->data["InvocationEndpoint"] = *endpoint;
+  d->data["HttpMethod"] = *method;
+  d->data["InvocationRateLimitPerSecond"] = rate.value_or(300);
+  d->data["CreationTime"] = now;
+  d->data["LastModifiedTime"] = now;
+  store::WriteBatch b;
+  b.Put(store::Family::kMeta, DestinationKey(*name), json::serialize(d->data));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  json::object out;
+  out["ApiDestinationArn"] = d->data["ApiDestinationArn"];
+  out["ApiDestinationState"] = DestinationState(*d);
+  out["CreationTime"] = now;
+  out["LastModifiedTime"] = now;
+  destinations_[*name] = std::move(d);
+  PublishDestination(*name);
+  return out;
+}
+
+StatusOr<json::object> Registry::UpdateApiDestination(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
+  BP_ASSIGN_OR_RETURN(auto conn_arn, input.String("ConnectionArn"));
+  BP_ASSIGN_OR_RETURN(auto endpoint, input.String("InvocationEndpoint"));
+  BP_ASSIGN_OR_RETURN(auto method, input.String("HttpMethod"));
+  BP_ASSIGN_OR_RETURN(auto rate, input.Integer("InvocationRateLimitPerSecond"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  if (description) v.Length("description", *description, 0, 512);
+  if (conn_arn) v.Length("connectionArn", *conn_arn, 1, 1600);
+  if (endpoint) {
+    v.Length("invocationEndpoint", *endpoint, 1, 2048);
+    if (v.ok()) v.Pattern("invocationEndpoint", *endpoint, ValidEndpoint(*endpoint, options_.allow_http_endpoints), "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+  }
+  if (method) v.Enum("httpMethod", *method, {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"});
+  if (rate) v.Range("invocationRateLimitPerSecond", *rate, 1, 100000);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = destinations_.find(*name);
+  if (it == destinations_.end()) return DestinationNotFound(*name);
+  if (conn_arn) {
+    bool found = false;
+    for (auto& [n, c] : connections_) found |= JsonString(c->data, "ConnectionArn") == *conn_arn;
+    if (!found) return Status::NotFound("Connection '" + *conn_arn + "' does not exist.");
+  }
+  json::object data = it->second->data;
+  if (description) data["Description"] = *description;
+  if (conn_arn) data["ConnectionArn"] = *conn_arn;
+  if (endpoint) data["InvocationEndpoint"] = *endpoint;
+  if (method) data["HttpMethod"] = *method;
+  if (rate) data["InvocationRateLimitPerSecond"] = *rate;
+  data["LastModifiedTime"] = NowSeconds(clock_);
+  store::WriteBatch b;
+  b.Put(store::Family::kMeta, DestinationKey(*name), json::serialize(data));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  it->second->data = std::move(data);
+  PublishDestination(*name);
+  json::object out;
+  for (const char* k : {"ApiDestinationArn", "CreationTime", "LastModifiedTime"}) out[k] = it->second->data[k];
+  out["ApiDestinationState"] = DestinationState(*it->second);
+  return out;
+}
+
+StatusOr<json::object> Registry::DescribeApiDestination(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = destinations_.find(*name);
+  if (it == destinations_.end()) return DestinationNotFound(*name);
+  return DestinationPublic(*it->second, true);
+}
+
+StatusOr<json::object> Registry::ListApiDestinations(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto prefix, input.String("NamePrefix"));
+  BP_ASSIGN_OR_RETURN(auto conn_arn, input.String("ConnectionArn"));
+  Validator v;
+  if (prefix) v.Name("namePrefix", *prefix, 64);
+  if (conn_arn) v.Length("connectionArn", *conn_arn, 1, 1600);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  for (auto& [n, d] : destinations_) {
+    if (prefix && n.compare(0, prefix->size(), *prefix) != 0) continue;
+    if (conn_arn && JsonString(d->data, "ConnectionArn") != *conn_arn) continue;
+    names.push_back(n);
+  }
+  BP_ASSIGN_OR_RETURN(Page page, Paginate(names, in));
+  json::array list;
+  for (size_t i = page.begin; i < page.end; ++i) list.push_back(DestinationPublic(*destinations_[names[i]], false));
+  json::object out;
+  out["ApiDestinations"] = std::move(list);
+  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
+  return out;
+}
+
+StatusOr<json::object> Registry::DeleteApiDestination(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
+  Validator v;
+  v.NotNull("name", name.has_value());
+  if (name) v.Name("name", *name, 64);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = destinations_.find(*name);
+  if (it == destinations_.end()) return DestinationNotFound(*name);
+  std::string arn = JsonString(it->second->data, "ApiDestinationArn");
+  store::WriteBatch b;
+  b.Delete(store::Family::kMeta, DestinationKey(*name));
+  b.Delete(store::Family::kMeta, TagKey(arn));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  destinations_.erase(it);
+  tags_.erase(arn);
+  PublishDestination(*name);
+  return json::object();
+}
+
+// ---- tags ----
+
+std::map<std::string, std::string> Registry::TagsOf(const std::string& arn) const {
+  auto it = tags_.find(arn);
+  return it == tags_.end() ? std::map<std::string, std::string>() : it->second;
+}
+
+bool Registry::ArnExists(std::string_view arn) const {
+  for (auto& [n, b] : buses_) if (JsonString(b, "Arn") == arn) return true;
+  for (auto& [k, r] : rules_) if (JsonString(r->data, "Arn") == arn) return true;
+  for (auto& [n, c] : connections_) if (JsonString(c->data, "ConnectionArn") == arn) return true;
+  for (auto& [n, d] : destinations_) if (JsonString(d->data, "ApiDestinationArn") == arn) return true;
+  return false;
+}
+
+StatusOr<json::object> Registry::TagResource(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto arn, input.String("ResourceARN"));
+  BP_ASSIGN_OR_RETURN(auto tags, input.Array("Tags"));
+  Validator v;
+  v.NotNull("resourceARN", arn.has_value());
+  if (arn) v.Length("resourceARN", *arn, 1, 1600);
+  v.NotNull("tags", tags != nullptr);
+  BP_RETURN_IF_ERROR(v.Finish());
+  BP_RETURN_IF_ERROR(ValidateTags(tags, options_.limits.max_tags));
+  for (const auto& t : *tags) {
+    BP_RETURN_IF_ERROR(ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ArnExists(*arn)) return Status::NotFound("Resource " + *arn + " does not exist.");
+  auto next = TagsOf(*arn);
+  for (const auto& t : *tags) next[JsonString(t.as_object(), "Key")] = JsonString(t.as_object(), "Value");
+  if (static_cast<int>(next.size()) > options_.limits.max_tags) {
+    return Status::LimitExceeded("The number of tags exceeds the limit of " + std::to_string(options_.limits.max_tags) + ".");
+  }
+  json::object tobj;
+  for (auto& [k, val] : next) tobj[k] = val;
+  store::WriteBatch b;
+  b.Put(store::Family::kMeta, TagKey(*arn), json::serialize(tobj));
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  tags_[*arn] = std::move(next);
+  // Settings tags change routing/delivery behaviour: republish whatever carries them.
+  for (auto& [n, bus] : buses_) RebuildBus(n);
+  for (auto& [n, c] : connections_) PublishConnection(n);
+  for (auto& [n, d] : destinations_) PublishDestination(n);
+  return json::object();
+}
+
+StatusOr<json::object> Registry::UntagResource(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto arn, input.String("ResourceARN"));
+  BP_ASSIGN_OR_RETURN(auto keys, input.Array("TagKeys"));
+  Validator v;
+  v.NotNull("resourceARN", arn.has_value());
+  v.NotNull("tagKeys", keys != nullptr);
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ArnExists(*arn)) return Status::NotFound("Resource " + *arn + " does not exist.");
+  auto next = TagsOf(*arn);
+  for (const auto& k : *keys) {
+    if (k.is_string()) next.erase(std::string(k.as_string()));
+  }
+  json::object tobj;
+  for (auto& [k, val] : next) tobj[k] = val;
+  store::WriteBatch b;
+  if (next.empty()) {
+    b.Delete(store::Family::kMeta, TagKey(*arn));
+  } else {
+    b.Put(store::Family::kMeta, TagKey(*arn), json::serialize(tobj));
+  }
+  BP_RETURN_IF_ERROR(Commit(std::move(b)));
+  if (next.empty()) {
+    tags_.erase(*arn);
+  } else {
+    tags_[*arn] = std::move(next);
+  }
+  for (auto& [n, bus] : buses_) RebuildBus(n);
+  for (auto& [n, c] : connections_) PublishConnection(n);
+  for (auto& [n, d] : destinations_) PublishDestination(n);
+  return json::object();
+}
+
+StatusOr<json::object> Registry::ListTagsForResource(const json::object& in) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto arn, input.String("ResourceARN"));
+  Validator v;
+  v.NotNull("resourceARN", arn.has_value());
+  BP_RETURN_IF_ERROR(v.Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ArnExists(*arn)) return Status::NotFound("Resource " + *arn + " does not exist.");
+  json::array list;
+  for (auto& [k, val] : TagsOf(*arn)) {
+    json::object t;
+    t["Key"] = k;
+    t["Value"] = val;
+    list.push_back(std::move(t));
+  }
+  json::object out;
+  out["Tags"] = std::move(list);
+  return out;
+}
+
+}  // namespace bp::registry

@@ -1,0 +1,62 @@
+// Internal record types of the registry (not part of its public header).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pattern/pattern.h"
+#include "registry/registry.h"
+
+namespace bp::registry {
+
+struct Registry::Rule {
+  boost::json::object data;  // AWS DescribeRule shape
+  std::shared_ptr<const pattern::Pattern> compiled;
+  std::vector<boost::json::object> targets;  // AWS Target shape, in Id order of insertion
+};
+
+struct Registry::Connection {
+  boost::json::object data;     // public fields; AuthParameters without secret values
+  boost::json::object secrets;  // full AuthParameters incl. secret values (sealed at rest)
+  uint64_t generation = 0;
+};
+
+struct Registry::Destination {
+  boost::json::object data;  // AWS DescribeApiDestination shape without the derived state
+};
+
+struct Registry::Snapshot {
+  std::map<std::string, std::shared_ptr<const BusRoutes>, std::less<>> buses;
+  std::map<std::string, std::shared_ptr<const TargetRoute>, std::less<>> targets;
+  std::map<std::string, std::shared_ptr<const DestinationView>, std::less<>> destinations;
+  std::map<std::string, std::shared_ptr<const ConnectionView>, std::less<>> connections;
+};
+
+// Store keys (family kMeta).
+inline std::string BusKey(std::string_view bus) { return "bus/" + std::string(bus); }
+inline std::string RuleKey(std::string_view bus, std::string_view rule) {
+  return "rule/" + std::string(bus) + "/" + std::string(rule);
+}
+inline std::string ConnectionKey(std::string_view name) { return "conn/" + std::string(name); }
+inline std::string DestinationKey(std::string_view name) { return "dest/" + std::string(name); }
+inline std::string TagKey(std::string_view arn) { return "tags/" + std::string(arn); }
+inline std::string TargetIndexKey(std::string_view bus, std::string_view rule, std::string_view id) {
+  return std::string(bus) + '\x1f' + std::string(rule) + '\x1f' + std::string(id);
+}
+
+// Helpers shared by the registry's files.
+std::string JsonString(const boost::json::object& o, std::string_view key);
+double NowSeconds(const Clock& clock);
+// Paging over an ordered list of names: returns [begin, end) indexes for the page and the next
+// token (empty when this is the last page).
+struct Page {
+  size_t begin = 0, end = 0;
+  std::string next_token;
+};
+StatusOr<Page> Paginate(const std::vector<std::string>& sorted_names, const boost::json::object& in);
+Status ValidateTags(const boost::json::array* tags, int max_tags);
+
+}  // namespace bp::registry
