@@ -8,8 +8,13 @@ namespace bp::pattern {
 // `p` is just after an opening quote; returns the position just after the closing quote.
 const char* SkipJsonString(const char* p, const char* end);
 
-// `p` is just after an opening '{' or '['; returns the position just after the matching close.
-// Brackets of either kind are counted together (well-formedness is assumed).
-const char* SkipJsonContainer(const char* p, const char* end);
+// `p` is just after an opening '{' or '[' (or anywhere between members of that container, outside
+// strings); returns the position just after the matching close. Brackets of either kind are
+// counted together (well-formedness is assumed). If `dot_in_string` is given, it is set when any
+// skipped string contains a '.'.
+const char* SkipJsonContainer(const char* p, const char* end, bool* dot_in_string = nullptr);
+
+// True if any string in [p, end) contains a '.'; `p` must be outside strings.
+bool AnyDotInStrings(const char* p, const char* end);
 
 }  // namespace bp::pattern

@@ -138,7 +138,8 @@ class Scanner {
   bool Run() {
     Ws();
     if (p_ >= end_ || *p_ != '{') return false;
-    return ScanObject(0, 0, /*root=*/true);
+    const bool ok = ScanObject(0, 0, /*can_stop=*/true);
+    return ok || stopped_;
   }
 
  private:
@@ -255,7 +256,9 @@ class Scanner {
   }
 
   // p_ at '{'.
-  bool ScanObject(uint32_t node, int depth, bool root) {
+  // `can_stop`: once every rule field under this object has been seen, nothing later in the event
+  // can matter, so the whole scan stops (stopped_ is set and false is returned up the stack).
+  bool ScanObject(uint32_t node, int depth, bool can_stop) {
     if (depth > kMaxDepth) return false;
     ++p_;
     const TrieNode& n = m_.nodes_[node];
@@ -277,12 +280,14 @@ class Scanner {
       ++p_;
       Ws();
       uint32_t child = kNil;
+      bool child_can_stop = false;
       if (key.find('.') == std::string_view::npos) {
         child = Child(node, key);
         if (child != kNil && all != 0) {
           for (size_t k = 0; k < nkids; ++k) {
             if (n.kids[k].second == child) seen |= uint64_t{1} << k;
           }
+          child_can_stop = can_stop && seen == all;
         }
       } else {
         child = node;
@@ -296,8 +301,27 @@ class Scanner {
       }
       if (child == kNil) {
         if (!SkipValue()) return false;
-      } else if (!ScanValue(child, depth + 1)) {
+      } else if (!ScanValue(child, depth + 1, child_can_stop)) {
         return false;
+      }
+      if (seen == all && all != 0 && !no_early_exit_) {
+        // Every field the rules name here was seen; keys are unique in a well-formed event, so the
+        // rest can only matter through a dotted key ("a.b"), which must sit in a string with a '.'.
+        if (can_stop) {
+          if (!AnyDotInStrings(p_, end_)) {
+            stopped_ = true;
+            return false;
+          }
+          no_early_exit_ = true;
+        } else {
+          bool dot = false;
+          const char* after = SkipJsonContainer(p_, end_, &dot);
+          if (!dot) {
+            p_ = after;
+            return p_ != nullptr;
+          }
+          no_early_exit_ = true;
+        }
       }
       Ws();
       if (p_ >= end_) return false;
@@ -307,12 +331,6 @@ class Scanner {
       }
       if (*p_ != ',') return false;
       ++p_;
-      if (seen == all && all != 0) {
-        // Every field the rules name here was seen (keys are unique in a well-formed event).
-        if (root) return true;
-        p_ = SkipJsonContainer(p_, end_);
-        return p_ != nullptr;
-      }
     }
   }
 
@@ -330,7 +348,7 @@ class Scanner {
     while (true) {
       Ws();
       s_.stack.push_back(ArrayPos{id, index++});
-      const bool ok = ScanValue(node, depth + 1);
+      const bool ok = ScanValue(node, depth + 1, false);
       s_.stack.pop_back();
       if (!ok) return false;
       Ws();
@@ -344,13 +362,13 @@ class Scanner {
     }
   }
 
-  bool ScanValue(uint32_t node, int depth) {
+  bool ScanValue(uint32_t node, int depth, bool can_stop) {
     if (p_ >= end_) return false;
     const TrieNode& n = m_.nodes_[node];
     const char c = *p_;
     if (c == '{') {
       if (n.kids.empty()) return SkipValue();
-      return ScanObject(node, depth, false);
+      return ScanObject(node, depth, can_stop);
     }
     if (c == '[') return ScanArray(node, depth);
     if (n.field < 0) return SkipValue();
@@ -427,10 +445,14 @@ class Scanner {
       }
     }
     if (s_.stack.empty()) {
-      s_.clause_free[clause] = 1;
+      // One leaf outside all arrays stands for all of them: each is consistent with anything.
+      if (!s_.clause_free[clause]) {
+        s_.clause_free[clause] = 1;
+        s_.hits.push_back(Leaf{0, 0, s_.clause_head[clause]});
+        s_.clause_head[clause] = static_cast<uint32_t>(s_.hits.size() - 1);
+      }
       return;
     }
-    if (s_.clause_free[clause]) return;
     if (leaf_ == kNil) {
       leaf_ = static_cast<uint32_t>(s_.pool.size());
       s_.pool.insert(s_.pool.end(), s_.stack.begin(), s_.stack.end());
@@ -551,7 +573,10 @@ class Scanner {
   Scratch& s_;
   const char* p_;
   const char* end_;
-  uint32_t leaf_ = kNil;  // pool offset of the current leaf's membership, once copied
+  uint32_t leaf_ = kNil;
+  bool stopped_ = false;
+  bool no_early_exit_ = false;  // set once a '.' was seen in a string we would have skipped  //
+                                // pool offset of the current leaf's membership, once copied
 };
 
 // Array-consistency search over the non-free clauses of one conjunction.
@@ -562,11 +587,20 @@ class ConjChecker {
   bool Check(uint32_t conj) {
     const ConjInfo& ci = m_.conjs_[conj];
     order_.clear();
+    // A clause hit by a leaf outside all arrays holds whatever else is chosen, so it can be left
+    // out of the search, unless some clause may have to hold by absence: choosing a leaf inside
+    // an array instead can make other leaves inconsistent, hence "absent".
+    bool absence_pending = false;
+    for (uint32_t c = ci.first_clause; c < ci.first_clause + ci.nclauses; ++c) {
+      if (m_.clauses_[c].absence_ok && !(s_.clause_stamp[c] == s_.epoch && s_.clause_free[c])) {
+        absence_pending = true;
+      }
+    }
     // Positive-only clauses first, then clauses that may also hold by absence.
     for (int pass = 0; pass < 2; ++pass) {
       for (uint32_t c = ci.first_clause; c < ci.first_clause + ci.nclauses; ++c) {
         const bool hit = s_.clause_stamp[c] == s_.epoch;
-        if (hit && s_.clause_free[c]) continue;  // satisfied by a leaf outside all arrays
+        if (hit && s_.clause_free[c] && (!absence_pending || m_.clauses_[c].absence_ok)) continue;
         if (m_.clauses_[c].absence_ok != (pass == 1)) continue;
         if (!hit && !m_.clauses_[c].absence_ok) return false;
         order_.push_back(c);
