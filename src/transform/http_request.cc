@@ -83,17 +83,26 @@ StatusOr<std::optional<std::string>> Resolve(std::string_view value, std::string
   return std::optional<std::string>(std::move(compact));
 }
 
-// Sets `name` (case-insensitive) to `value`, replacing an earlier entry in place.
-void Upsert(Pairs& headers, std::string_view name, std::string_view value) {
-  for (auto& [n, v] : headers) {
-    if (EqualsIgnoreCase(n, name)) {
-      n = std::string(name);
-      v = std::string(value);
-      return;
+constexpr std::string_view kRedacted = "***";
+
+// Headers being merged, with a secret flag per entry.
+struct HeaderList {
+  Pairs headers;
+  std::vector<bool> secret;
+
+  // Sets `name` (case-insensitive) to `value`, replacing an earlier entry in place.
+  void Upsert(std::string_view name, std::string_view value, bool is_secret) {
+    for (size_t i = 0; i < headers.size(); ++i) {
+      if (EqualsIgnoreCase(headers[i].first, name)) {
+        headers[i] = {std::string(name), std::string(value)};
+        secret[i] = is_secret;
+        return;
+      }
     }
+    headers.emplace_back(std::string(name), std::string(value));
+    secret.push_back(is_secret);
   }
-  headers.emplace_back(std::string(name), std::string(value));
-}
+};
 
 Status CheckHeader(std::string_view name, std::string_view value, std::string_view origin) {
   if (!IsHeaderName(name)) {
@@ -198,11 +207,19 @@ StatusOr<HttpRequestSpec> BuildHttpRequest(std::string_view method, std::string_
   }
 
   std::string query(existing_query);
-  auto add_query = [&query](std::string_view key, std::string_view value) {
-    if (!query.empty()) query.push_back('&');
-    AppendPercentEncoded(query, key);
-    query.push_back('=');
+  std::string redacted_query(existing_query);
+  auto add_query = [&](std::string_view key, std::string_view value, bool is_secret) {
+    for (std::string* out : {&query, &redacted_query}) {
+      if (!out->empty()) out->push_back('&');
+      AppendPercentEncoded(*out, key);
+      out->push_back('=');
+    }
     AppendPercentEncoded(query, value);
+    if (is_secret) {
+      redacted_query += kRedacted;
+    } else {
+      AppendPercentEncoded(redacted_query, value);
+    }
   };
   for (const auto& param : target_params.query_string_parameters) {
     const std::string& key = param.first;
@@ -212,36 +229,46 @@ StatusOr<HttpRequestSpec> BuildHttpRequest(std::string_view method, std::string_
         [&key](const ConnectionParameter& p) { return p.key == key; });
     if (overridden) continue;
     BP_ASSIGN_OR_RETURN(std::optional<std::string> value, Resolve(raw, original_event_json));
-    if (value.has_value()) add_query(key, *value);
+    if (value.has_value()) add_query(key, *value, false);
   }
-  for (const ConnectionParameter& p : conn_params.query_string_parameters)
-    add_query(p.key, p.value);
+  for (const ConnectionParameter& p : conn_params.query_string_parameters) {
+    add_query(p.key, p.value, p.is_secret);
+  }
+  request.redacted_url = request.url;
   if (!query.empty()) {
     request.url.push_back('?');
     request.url += query;
+    request.redacted_url.push_back('?');
+    request.redacted_url += redacted_query;
   }
 
   // Headers: fixed < target < connection < auth; deny-listed user headers are dropped.
-  request.headers = {{"User-Agent", "Amazon/EventBridge/ApiDestinations"},
-                     {"Content-Type", "application/json; charset=utf-8"},
-                     {"Range", "bytes=0-1048575"},
-                     {"Accept-Encoding", "gzip,deflate"}};
+  HeaderList headers;
+  headers.Upsert("User-Agent", "Amazon/EventBridge/ApiDestinations", false);
+  headers.Upsert("Content-Type", "application/json; charset=utf-8", false);
+  headers.Upsert("Range", "bytes=0-1048575", false);
+  headers.Upsert("Accept-Encoding", "gzip,deflate", false);
   for (const auto& [name, raw] : target_params.header_parameters) {
     if (IsDeniedHeader(name)) continue;
     BP_ASSIGN_OR_RETURN(std::optional<std::string> value, Resolve(raw, original_event_json));
     if (!value.has_value()) continue;
     BP_RETURN_IF_ERROR(CheckHeader(name, *value, "Target"));
-    Upsert(request.headers, name, *value);
+    headers.Upsert(name, *value, false);
   }
   for (const ConnectionParameter& p : conn_params.header_parameters) {
     if (IsDeniedHeader(p.key)) continue;
     BP_RETURN_IF_ERROR(CheckHeader(p.key, p.value, "Connection"));
-    Upsert(request.headers, p.key, p.value);
+    headers.Upsert(p.key, p.value, p.is_secret);
   }
   if (auth.has_value()) {
     BP_RETURN_IF_ERROR(CheckHeader(auth->name, auth->value, "Authorization"));
-    Upsert(request.headers, auth->name, auth->value);
+    headers.Upsert(auth->name, auth->value, true);
   }
+  request.redacted_headers = headers.headers;
+  for (size_t i = 0; i < headers.secret.size(); ++i) {
+    if (headers.secret[i]) request.redacted_headers[i].second = std::string(kRedacted);
+  }
+  request.headers = std::move(headers.headers);
 
   const bool bodyless = EqualsIgnoreCase(method, "GET") || EqualsIgnoreCase(method, "HEAD");
   if (!bodyless) {

@@ -105,6 +105,31 @@ TEST(BuildHttpRequestTest, HeaderPrecedenceAndDenyList) {
                                  {"X-Conn", "c"}}));
 }
 
+TEST(BuildHttpRequestTest, SecretsAreRedactedInLogCopies) {
+  HttpParametersSpec target;
+  target.query_string_parameters = {{"t", "visible"}, {"key", "target-loses"}};
+  target.header_parameters = {{"X-Target", "visible"}, {"X-Secret", "target-loses"}};
+  ConnectionHttpParameters conn;
+  conn.query_string_parameters = {{"key", "s3cr3t", true}, {"plain", "p v", false}};
+  conn.header_parameters = {{"x-secret", "hidden", true}, {"X-Plain", "shown", false}};
+  StatusOr<HttpRequestSpec> r =
+      Build("POST", "https://h/p?pre=1", target, conn, AuthHeader{"x-api-key", "k3y"});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->url, "https://h/p?pre=1&t=visible&key=s3cr3t&plain=p%20v");
+  EXPECT_EQ(r->redacted_url, "https://h/p?pre=1&t=visible&key=***&plain=p%20v");
+  ASSERT_EQ(r->redacted_headers.size(), r->headers.size());
+  EXPECT_EQ(*HeaderValue(*r, "X-Secret"), "hidden");
+  for (size_t i = 0; i < r->headers.size(); ++i) {
+    const std::string& name = r->headers[i].first;
+    EXPECT_EQ(r->redacted_headers[i].first, name);
+    const bool secret = name == "x-secret" || name == "x-api-key";
+    EXPECT_EQ(r->redacted_headers[i].second, secret ? "***" : r->headers[i].second) << name;
+  }
+  StatusOr<HttpRequestSpec> plain = Build("GET", "https://h/x");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->redacted_url, "https://h/x");
+}
+
 TEST(BuildHttpRequestTest, DenyListCoversSpecNames) {
   for (const char* name : {"User-Agent", "range", "HOST", "Content-Length", "Connection",
                            "Transfer-Encoding", "te", "Upgrade", "Via", "Date", "Referer", "Origin",

@@ -133,6 +133,10 @@ struct HttpRequestSpec {
   std::vector<std::pair<std::string, std::string>> headers;  // names as given, no duplicates
   std::string body;                                          // empty for GET/HEAD
   bool has_body = false;
+  // For logs and attempt records: the same URL and headers with every secret value (connection
+  // parameters with is_secret, and the auth header) replaced by "***".
+  std::string redacted_url;
+  std::vector<std::pair<std::string, std::string>> redacted_headers;
 };
 
 // Builds the final request per SPEC §8 (details in docs/transform.md). Errors are delivery
