@@ -5,13 +5,12 @@
 // semantics (quoting, missing values, messages) are in docs/transform.md.
 //
 // Two kinds of errors leave this module:
-//  * control-plane validation (ValidateTargetInput, ValidateHttpParameters,
-//  PayloadBuilder::Create):
-//    StatusCode::kValidation, message = the ValidationException text;
-//  * delivery-time failures (PayloadBuilder::Build, BuildHttpRequest): StatusCode::kValidation with
-//    the message prefixed by the delivery ERROR_CODE and ": " — use ParseDeliveryError() to get
-//    {code, message-without-prefix}. Any other status (kInternal: the event text was not valid
-//    JSON) is a bug upstream and maps to INTERNAL_ERROR.
+//  * control-plane validation (ValidateTargetInput, ValidateHttpParameters, and
+//    PayloadBuilder::Create): StatusCode::kValidation, message = the ValidationException text;
+//  * delivery-time failures (PayloadBuilder::Build, BuildHttpRequest): StatusCode::kValidation
+//    with the message prefixed by the delivery ERROR_CODE and ": " — use ParseDeliveryError() to
+//    get {code, message-without-prefix}. Any other status (kInternal: the event text was not
+//    valid JSON) is a bug upstream and maps to INTERNAL_ERROR.
 #pragma once
 
 #include <cstdint>
