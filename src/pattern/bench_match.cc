@@ -38,6 +38,14 @@ struct SetResult {
   std::vector<uint64_t> counts;
 };
 
+// Resident set size in KiB (Linux), 0 if unknown.
+long ResidentKb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  if (!(statm >> pages >> resident)) return 0;
+  return resident * 4;
+}
+
 double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
@@ -116,6 +124,7 @@ int RunBenchMatch(int argc, char** argv) {
     if (!kv.value().is_array()) continue;
     const auto& patterns = kv.value().get_array();
 
+    const long rss0 = ResidentKb();
     const auto t0 = std::chrono::steady_clock::now();
     MatcherBuilder builder;
     std::string error;
@@ -140,6 +149,7 @@ int RunBenchMatch(int argc, char** argv) {
     }
     const auto matcher = builder.Build();
     const double add_ms = Seconds(std::chrono::steady_clock::now() - t0) * 1e3;
+    const long add_kb = ResidentKb() - rss0;  // compiled patterns + builder + matcher
 
     std::vector<uint32_t> out;
     out.reserve(patterns.size());
@@ -197,7 +207,8 @@ int RunBenchMatch(int argc, char** argv) {
     std::snprintf(buf, sizeof(buf), "%.0f", best.events_per_sec);
     std::cout << name << " events_per_sec=" << buf << " matches=" << best.matches;
     std::snprintf(buf, sizeof(buf), "%.1f", best.add_ms);
-    std::cout << " add_ms=" << buf << " rules=" << patterns.size() << " events=" << events.size();
+    std::cout << " add_ms=" << buf << " add_rss_kb=" << add_kb << " rules=" << patterns.size()
+              << " events=" << events.size();
     if (!expected_path.empty()) std::cout << " ok=" << (ok ? "true" : "false");
     std::cout << detail << "\n" << std::flush;
   }
