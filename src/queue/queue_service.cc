@@ -1,6 +1,7 @@
 // QueueService: queue lifecycle, attributes, sends and the delivery-engine entry points.
 #include "queue/queue_service.h"
 
+#include <charconv>
 #include <future>
 #include <set>
 
@@ -88,7 +89,9 @@ Status QueueService::Impl::Load() {
                     return true;
                   }));
   BP_ASSIGN_OR_RETURN(auto next_id, store_.Get(store::Family::kMeta, kNextQueueIdKey));
-  if (next_id) next_queue_id_ = std::max<uint64_t>(next_queue_id_, std::stoull(*next_id));
+  uint64_t stored_next = 0;
+  if (next_id) std::from_chars(next_id->data(), next_id->data() + next_id->size(), stored_next);
+  next_queue_id_ = std::max(next_queue_id_, stored_next);
 
   std::unordered_map<uint64_t, Queue*> by_id;
   for (auto& [name, q] : queues_) by_id[q->def.id] = q.get();
@@ -207,6 +210,7 @@ StatusOr<PreparedMessage> QueueService::Impl::PrepareLocked(Queue& q, SendReques
   p.seq = next_seq_++;
   MessageContent content;
   content.message_id = NewUuid();
+  p.message_id = content.message_id;
   content.body = std::move(request.body);
   content.sent_micros = now;
   content.attributes = std::move(request.attributes);
@@ -442,7 +446,7 @@ StatusOr<SendResult> QueueService::SendMessage(std::string_view queue, SendReque
   store::WriteBatch batch;
   AddToBatch(batch, p);
   BP_RETURN_IF_ERROR(impl_->store_.Write(std::move(batch)));
-  result.message_id = DecodeContent(p.content_value)->message_id;
+  result.message_id = p.message_id;
   OnCommitted(p);
   return result;
 }
@@ -481,7 +485,7 @@ StatusOr<SendBatchResult> QueueService::SendMessageBatch(std::string_view queue,
             {e.id, ErrorKindOf(p.status()), std::string(ErrorMessageOf(p.status())), true});
         continue;
       }
-      r.message_id = DecodeContent(p->content_value)->message_id;
+      r.message_id = p->message_id;
       result.successful.emplace_back(e.id, std::move(r));
       prepared.emplace_back(e.id, std::move(p).value());
     }

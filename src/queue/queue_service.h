@@ -116,6 +116,7 @@ struct ListQueuesResult {
 // A message made ready to be written in the caller's own batch (dead letters, SQS targets).
 // Opaque to callers; valid until OnCommitted.
 struct PreparedMessage {
+  std::string message_id;
   std::string queue_name;
   uint64_t queue_id = 0;
   uint64_t seq = 0;
