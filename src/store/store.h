@@ -82,6 +82,8 @@ class Store {
 
   // Like Write, but returns at once; `done` runs on the store's commit thread after the batch is
   // durable (or failed). Callbacks must be cheap and must not call Write synchronously.
+  // Batches are applied in the order WriteAsync/Write were called (callers rely on it: a retry
+  // update followed by the task's deletion must never be applied the other way round).
   virtual void WriteAsync(WriteBatch batch, std::function<void(Status)> done) = 0;
 
   [[nodiscard]] virtual StatusOr<std::optional<std::string>> Get(Family f, std::string_view key) = 0;

@@ -1,0 +1,369 @@
+// The engine loop: inbox, lanes, timers, dispatch under the rate limiter, parking, sweeping.
+#include <algorithm>
+
+#include "common/log.h"
+#include "delivery/engine_impl.h"
+#include "delivery/engine_auth.h"
+#include "model/arn.h"
+
+namespace bp::delivery {
+
+std::string LaneFor(const registry::TargetRoute& target) {
+  switch (target.kind) {
+    case registry::TargetKind::kApiDestination: return "api/" + target.resource_name;
+    case registry::TargetKind::kQueue: return "sqs/" + target.resource_name;
+    case registry::TargetKind::kEventBus: return "bus/" + target.resource_name;
+  }
+  return "api/" + target.resource_name;
+}
+
+EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)) {
+  ingest_to_invocation_ = &d_.metrics->GetHistogram(
+      "bridgeport_ingestion_to_invocation_seconds",
+      "Time from PutEvents acceptance to the start of the first attempt", {}, metrics::LatencyBuckets());
+  attempt_duration_ = &d_.metrics->GetHistogram("bridgeport_attempt_duration_seconds",
+                                                "Duration of delivery attempts", {},
+                                                metrics::LatencyBuckets());
+}
+
+EngineImpl::~EngineImpl() { Stop(); }
+
+metrics::Counter& EngineImpl::Count(const std::string& name, const std::string& help,
+                                    const metrics::Labels& l) {
+  return d_.metrics->GetCounter(name, help, l);
+}
+
+uint64_t EngineImpl::NextSeq() { return next_seq_.fetch_add(1); }
+
+void EngineImpl::Post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(inbox_mu_);
+  inbox_.push_back(std::move(fn));
+  inbox_cv_.notify_one();
+}
+
+void EngineImpl::Enqueue(std::vector<NewTask> tasks) {
+  Post([this, tasks = std::move(tasks)] {
+    int64_t now_ms = d_.clock->NowMillis();
+    for (const NewTask& t : tasks) {
+      TaskRef ref{t.seq, t.ingestion_ms, t.max_age_s};
+      if (t.due_ms > now_ms) {
+        Schedule(t.lane, ref, t.due_ms);
+      } else {
+        AddReady(t.lane, ref);
+      }
+    }
+  });
+}
+
+Status EngineImpl::Recover() {
+  // Sequence numbers continue after the largest stored one, and never go below the clock so
+  // that a wiped store still yields increasing keys.
+  uint64_t max_seq = 0;
+  size_t recovered = 0, cancelled = 0;
+  int64_t now_ms = d_.clock->NowMillis();
+  std::vector<TaskRecord> orphans;
+  Status s = d_.store->Scan(store::Family::kTasks, "t", store::PrefixEnd("t"),
+                            [&](std::string_view key, std::string_view value) {
+                              auto task = DecodeTask(value, /*with_event=*/false);
+                              auto seq = SeqFromTaskKey(key);
+                              if (!task || !seq) {
+                                log::Error("delivery", "skipping undecodable task record");
+                                return true;
+                              }
+                              max_seq = std::max(max_seq, *seq);
+                              auto target = d_.registry->FindTarget(task->bus, task->rule, task->target_id);
+                              if (!target) {
+                                orphans.push_back(std::move(*task));
+                                return true;
+                              }
+                              TaskRef ref{*seq, task->ingestion_ms,
+                                          static_cast<int32_t>(target->max_event_age_seconds)};
+                              std::string lane = LaneFor(*target);
+                              if (task->due_ms > now_ms) {
+                                Schedule(lane, ref, task->due_ms);
+                              } else {
+                                AddReady(lane, ref);
+                              }
+                              ++recovered;
+                              return true;
+                            });
+  BP_RETURN_IF_ERROR(s);
+  for (const auto& t : orphans) {
+    Cancel(t, "target removed");
+    ++cancelled;
+  }
+  uint64_t floor = static_cast<uint64_t>(d_.clock->NowMicros()) * 16;
+  next_seq_.store(std::max(max_seq + 1, floor));
+  log::Info("delivery", "recovered pending deliveries",
+            {{"tasks", static_cast<int64_t>(recovered)}, {"cancelled", static_cast<int64_t>(cancelled)}});
+  return Status::Ok();
+}
+
+void EngineImpl::StartThread() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EngineImpl::Stop() {
+  if (stopped_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    stopping_ = true;
+    inbox_cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  auth_.clear();
+}
+
+Lane& EngineImpl::GetLane(const std::string& key) {
+  auto it = lanes_.find(key);
+  if (it != lanes_.end()) return *it->second;
+  auto lane = std::make_unique<Lane>();
+  lane->key = key;
+  std::string_view kind(key.data(), key.find('/'));
+  lane->resource = key.substr(key.find('/') + 1);
+  lane->kind = kind == "api" ? LaneKind::kApi : kind == "sqs" ? LaneKind::kQueue : LaneKind::kBus;
+  if (lane->kind == LaneKind::kApi) {
+    int rate = 300;
+    if (auto dest = d_.registry->FindDestination(lane->resource)) rate = dest->rate_limit_per_second;
+    lane->limiter = std::make_unique<RateLimiter>(rate);
+    lane->throttled_waits = &Count("bridgeport_throttled_waits_total",
+                                   "Times a destination had ready work but its rate limit was used up",
+                                   {{"destination", lane->resource}});
+  }
+  Lane& ref = *lane;
+  lanes_.emplace(key, std::move(lane));
+  return ref;
+}
+
+void EngineImpl::AddReady(const std::string& lane_key, const TaskRef& ref, bool front) {
+  Lane& lane = GetLane(lane_key);
+  if (front) {
+    lane.ready.push_front(ref);
+  } else {
+    lane.ready.push_back(ref);
+  }
+  active_.insert(&lane);
+}
+
+void EngineImpl::Schedule(const std::string& lane_key, const TaskRef& ref, int64_t due_ms) {
+  Lane& lane = GetLane(lane_key);
+  lane.scheduled++;
+  timers_.push(Timer{due_ms, ref.seq, lane_key, ref});
+}
+
+void EngineImpl::PromoteTimers(int64_t now_ms) {
+  while (!timers_.empty() && timers_.top().due_ms <= now_ms) {
+    Timer t = timers_.top();
+    timers_.pop();
+    Lane& lane = GetLane(t.lane);
+    if (lane.scheduled > 0) lane.scheduled--;
+    // Retries go to the front: they are the oldest work of the lane.
+    AddReady(t.lane, t.ref, /*front=*/true);
+  }
+}
+
+bool EngineImpl::LaneUsable(Lane& lane) {
+  if (lane.kind != LaneKind::kApi) return true;
+  auto dest = d_.registry->FindDestination(lane.resource);
+  if (!dest) return true;  // attempts will fail with NO_RESOURCE
+  if (lane.limiter->rate() != dest->rate_limit_per_second) {
+    lane.limiter->SetRate(dest->rate_limit_per_second);
+  }
+  auto conn = d_.registry->FindConnection(dest->connection_name);
+  if (!conn) return true;  // NO_RESOURCE
+  bool parked = conn->state != registry::ConnectionState::kAuthorized;
+  if (parked && !lane.parked) {
+    log::Info("delivery", "destination parked: its connection is not authorized",
+              {{"destination", lane.resource},
+               {"connection_state", std::string(registry::ConnectionStateName(conn->state))}});
+  }
+  lane.parked = parked;
+  if (parked && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS" &&
+      conn->state == registry::ConnectionState::kAuthorizing) {
+    // Make sure a token fetch is under way.
+    auto settings = registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {});
+    AuthFor(*conn, settings);
+  }
+  return !parked;
+}
+
+void EngineImpl::Dispatch(Lane& lane) {
+  if (lane.ready.empty()) return;
+  if (!LaneUsable(lane)) return;
+  int max_inflight = d_.defaults.max_inflight;
+  if (lane.kind == LaneKind::kApi) {
+    if (auto dest = d_.registry->FindDestination(lane.resource)) {
+      auto it = dest->tags.find("bridgeport:max-inflight");
+      if (it != dest->tags.end()) max_inflight = std::max(1, std::atoi(it->second.c_str()));
+    }
+  }
+  lane.waiting_token = false;
+  while (!lane.ready.empty() && lane.inflight < max_inflight && !lane.waiting_token) {
+    if (lane.limiter) {
+      int64_t now = d_.clock->MonotonicMicros();
+      if (!lane.limiter->TryAcquire(now)) {
+        if (!lane.throttled) {
+          lane.throttled = true;
+          lane.throttled_waits->Inc();
+        }
+        return;
+      }
+      lane.throttled = false;
+    }
+    TaskRef ref = lane.ready.front();
+    lane.ready.pop_front();
+    StartAttempt(lane, ref);
+  }
+}
+
+void EngineImpl::DispatchAll() {
+  std::vector<Lane*> lanes(active_.begin(), active_.end());
+  for (Lane* lane : lanes) {
+    Dispatch(*lane);
+    if (lane->ready.empty()) active_.erase(lane);
+  }
+}
+
+int64_t EngineImpl::NextWakeMicros(int64_t now_mono) {
+  int64_t wake = now_mono + 100'000;  // housekeeping tick
+  if (!timers_.empty()) {
+    int64_t delta_ms = timers_.top().due_ms - d_.clock->NowMillis();
+    wake = std::min(wake, now_mono + std::max<int64_t>(0, delta_ms * 1000));
+  }
+  for (Lane* lane : active_) {
+    if (lane->ready.empty() || lane->parked || lane->waiting_token || !lane->limiter) continue;
+    if (lane->throttled) wake = std::min(wake, lane->limiter->NextAvailable(now_mono));
+  }
+  return wake;
+}
+
+void EngineImpl::Run() {
+  std::vector<std::function<void()>> work;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(inbox_mu_);
+      if (inbox_.empty() && !stopping_) {
+        int64_t now = d_.clock->MonotonicMicros();
+        int64_t wake = NextWakeMicros(now);
+        if (wake > now) {
+          inbox_cv_.wait_for(lock, std::chrono::microseconds(wake - now));
+        }
+      }
+      if (stopping_) break;
+      work.swap(inbox_);
+    }
+    for (auto& fn : work) fn();
+    work.clear();
+    PromoteTimers(d_.clock->NowMillis());
+    DispatchAll();
+    int64_t mono = d_.clock->MonotonicMicros();
+    if (mono - last_auth_tick_mono_ >= 100'000) {
+      last_auth_tick_mono_ = mono;
+      TickAuth();
+    }
+    if (mono - last_sweep_mono_ >= 1'000'000) {
+      last_sweep_mono_ = mono;
+      Sweep();
+    }
+    if (mono - last_gauge_mono_ >= 250'000) {
+      last_gauge_mono_ = mono;
+      UpdateGauges();
+    }
+  }
+  // Shutdown: in-flight attempts complete on the HTTP client's thread and post here; the client
+  // is destroyed after us by the owner, which runs their callbacks. Drain what is already posted.
+  std::vector<std::function<void()>> rest;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    rest.swap(inbox_);
+  }
+  for (auto& fn : rest) fn();
+}
+
+void EngineImpl::Sweep() {
+  int64_t now_ms = d_.clock->NowMillis();
+  // Parked deliveries past their event age are dead-lettered (NO_PERMISSIONS).
+  for (auto& [key, lane] : lanes_) {
+    if (!lane->parked || lane->ready.empty()) continue;
+    std::deque<TaskRef> keep;
+    std::vector<TaskRef> expired;
+    for (const TaskRef& ref : lane->ready) {
+      if (ref.ingestion_ms + int64_t{ref.max_age_s} * 1000 < now_ms) {
+        expired.push_back(ref);
+      } else {
+        keep.push_back(ref);
+      }
+    }
+    if (expired.empty()) continue;
+    lane->ready.swap(keep);
+    for (const TaskRef& ref : expired) {
+      auto data = d_.store->Get(store::Family::kTasks, TaskKey(ref.seq));
+      if (!data.ok() || !data->has_value()) continue;
+      auto task = DecodeTask(**data);
+      if (!task) continue;
+      Attempt a;
+      a.task = std::move(*task);
+      a.lane = key;
+      a.ref = ref;
+      a.target = d_.registry->FindTarget(a.task.bus, a.task.rule, a.task.target_id);
+      if (!a.target) {
+        Cancel(a.task, "target removed");
+        continue;
+      }
+      FailPermanent(a, "NO_PERMISSIONS",
+                    "The destination was inactive (connection not authorized) until the event "
+                    "exceeded its MaximumEventAgeInSeconds.",
+                    ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
+    }
+  }
+  // Attempt records older than the retention are deleted once every 10 minutes.
+  int64_t mono = d_.clock->MonotonicMicros();
+  if (mono - last_retention_mono_ >= 600'000'000) {
+    last_retention_mono_ = mono;
+    int64_t cutoff_us = d_.clock->NowMicros() - d_.attempt_retention_seconds * 1'000'000;
+    store::WriteBatch b;
+    for (auto& [key, lane] : lanes_) {
+      std::string begin = "a" + key + '\x00';
+      std::string end = begin;
+      store::AppendBigEndian64(end, static_cast<uint64_t>(std::max<int64_t>(0, cutoff_us)));
+      b.DeleteRange(store::Family::kAttempts, begin, end);
+    }
+    if (!b.empty()) d_.store->WriteAsync(std::move(b), [](Status) {});
+  }
+}
+
+void EngineImpl::UpdateGauges() {
+  for (auto& [key, lane] : lanes_) {
+    if (lane->kind != LaneKind::kApi) continue;
+    const std::string& name = lane->resource;
+    auto& m = *d_.metrics;
+    size_t ready = lane->ready.size();
+    m.GetGauge("bridgeport_destination_backlog", "Pending deliveries per destination",
+               {{"destination", name}, {"state", "ready"}})
+        .Set(static_cast<double>(lane->parked ? 0 : ready));
+    m.GetGauge("bridgeport_destination_backlog", "Pending deliveries per destination",
+               {{"destination", name}, {"state", "scheduled"}})
+        .Set(static_cast<double>(lane->scheduled));
+    m.GetGauge("bridgeport_destination_backlog", "Pending deliveries per destination",
+               {{"destination", name}, {"state", "parked"}})
+        .Set(static_cast<double>(lane->parked ? ready : 0));
+    m.GetGauge("bridgeport_destination_inflight", "Attempts in flight per destination",
+               {{"destination", name}})
+        .Set(lane->inflight);
+    m.GetGauge("bridgeport_rate_limit_per_second", "Configured rate limit per destination",
+               {{"destination", name}})
+        .Set(lane->limiter->rate());
+    m.GetGauge("bridgeport_rate_limiter_tokens", "Attempt starts left in the current 1 s window",
+               {{"destination", name}})
+        .Set(lane->limiter->Available(d_.clock->MonotonicMicros()));
+  }
+}
+
+StatusOr<std::unique_ptr<DeliveryEngine>> DeliveryEngine::Start(EngineDeps deps) {
+  auto engine = std::make_unique<EngineImpl>(std::move(deps));
+  BP_RETURN_IF_ERROR(engine->Recover());
+  engine->StartThread();
+  return std::unique_ptr<DeliveryEngine>(std::move(engine));
+}
+
+}  // namespace bp::delivery

@@ -1,0 +1,90 @@
+// GET /_bridgeport/v1/deliveries: recent attempt records, newest first.
+#include <boost/json.hpp>
+
+#include <deque>
+
+#include "common/ids.h"
+#include "delivery/engine_impl.h"
+
+namespace bp::delivery {
+
+namespace json = boost::json;
+
+namespace {
+
+http::Response JsonResponse(int status, const json::value& v) {
+  return http::Response::Text(status, json::serialize(v), "application/json");
+}
+
+}  // namespace
+
+void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) {
+  std::string_view path = req.Path();
+  if (req.method != "GET" || path != "/_bridgeport/v1/deliveries") {
+    json::object err;
+    err["message"] = "not found; supported: GET /_bridgeport/v1/deliveries?destination=NAME";
+    respond(JsonResponse(404, err));
+    return;
+  }
+  std::string destination, rule, event_id, outcome, lane;
+  int64_t since_us = 0, until_us = INT64_MAX;
+  size_t limit = 100;
+  for (auto& [k, v] : http::ParseForm(req.Query())) {
+    if (k == "destination") destination = v;
+    else if (k == "queue") lane = "sqs/" + v;
+    else if (k == "rule") rule = v;
+    else if (k == "event_id") event_id = v;
+    else if (k == "outcome") outcome = v;
+    else if (k == "limit") limit = std::clamp<size_t>(std::strtoul(v.c_str(), nullptr, 10), 1, 1000);
+    else if (k == "since" || k == "until") {
+      auto t = ParseIso8601(v);
+      int64_t us = t ? *t * 1000000 : std::strtoll(v.c_str(), nullptr, 10) * 1000000;
+      (k == "since" ? since_us : until_us) = us;
+    }
+  }
+  if (!destination.empty()) lane = "api/" + destination;
+  std::string begin = "a";
+  std::string end = store::PrefixEnd("a");
+  if (!lane.empty()) {
+    begin = "a" + lane + '\x00';
+    end = begin;
+    store::AppendBigEndian64(begin, static_cast<uint64_t>(std::max<int64_t>(0, since_us)));
+    store::AppendBigEndian64(end, static_cast<uint64_t>(until_us == INT64_MAX ? UINT64_MAX : until_us));
+  }
+  // Keep the newest `limit` matches.
+  std::deque<json::value> newest;
+  Status s = d_.store->Scan(store::Family::kAttempts, begin, end, [&](std::string_view, std::string_view v) {
+    json::error_code ec;
+    json::value rec = json::parse(v, ec);
+    if (ec || !rec.is_object()) return true;
+    const auto& o = rec.as_object();
+    auto str = [&](const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
+    };
+    if (!rule.empty() && str("rule") != rule) return true;
+    if (!event_id.empty() && str("event_id") != event_id) return true;
+    if (!outcome.empty() && str("outcome") != outcome) return true;
+    if (lane.empty()) {
+      auto it = o.find("start_us");
+      int64_t st = it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+      if (st < since_us || st >= until_us) return true;
+    }
+    newest.push_back(std::move(rec));
+    if (newest.size() > limit) newest.pop_front();
+    return true;
+  });
+  if (!s.ok()) {
+    json::object err;
+    err["message"] = s.ToString();
+    respond(JsonResponse(500, err));
+    return;
+  }
+  json::array list;
+  for (auto it = newest.rbegin(); it != newest.rend(); ++it) list.push_back(std::move(*it));
+  json::object out;
+  out["deliveries"] = std::move(list);
+  respond(JsonResponse(200, out));
+}
+
+}  // namespace bp::delivery

@@ -1,0 +1,501 @@
+// One delivery attempt: building the request, sending it, and acting on the outcome.
+#include <boost/json.hpp>
+
+#include "auth/auth_header.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "delivery/engine_auth.h"
+#include "delivery/engine_impl.h"
+#include "delivery/target_spec.h"
+#include "queue/queue_service.h"
+
+namespace bp::delivery {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string ResultClass(const HttpResult& r) {
+  switch (r.kind) {
+    case HttpResult::Kind::kResponse:
+    case HttpResult::Kind::kResponseTooLarge:
+      return std::to_string(r.status / 100) + "xx";
+    case HttpResult::Kind::kTimeout: return "timeout";
+    default: return "conn_error";
+  }
+}
+
+transform::ConnectionHttpParameters ConnParams(const registry::ConnectionView& c) {
+  transform::ConnectionHttpParameters p;
+  auto copy = [](const std::vector<registry::ConnectionParam>& in,
+                 std::vector<transform::ConnectionParameter>& out) {
+    for (const auto& x : in) out.push_back({x.key, x.value, x.is_secret});
+  };
+  copy(c.headers, p.header_parameters);
+  copy(c.query, p.query_string_parameters);
+  copy(c.body, p.body_parameters);
+  return p;
+}
+
+}  // namespace
+
+RetryPolicy EngineImpl::PolicyFor(const registry::TargetRoute& target,
+                                  const registry::DeliverySettings& s) {
+  RetryPolicy p;
+  p.max_retry_attempts = target.max_retry_attempts;
+  p.max_event_age_s = target.max_event_age_seconds;
+  p.backoff_base_ms = s.backoff_base_ms;
+  p.backoff_cap_ms = s.backoff_cap_ms;
+  p.multiplier = s.backoff_multiplier;
+  if (auto set = StatusSet::Parse(s.retryable_statuses); set.ok()) p.retryable_statuses = *set;
+  p.retry_all_network_errors = s.retry_all_network_errors;
+  p.retry_after_max_s = s.retry_after_max_seconds;
+  return p;
+}
+
+std::shared_ptr<const transform::PayloadBuilder> EngineImpl::PayloadFor(
+    const std::shared_ptr<const registry::TargetRoute>& target, Status* error) {
+  auto it = payloads_.find(target.get());
+  if (it != payloads_.end() && it->second.first == target) return it->second.second;
+  if (payloads_.size() > 10000) payloads_.clear();
+  auto spec = TargetInputFromJson(target->config);
+  if (!spec.ok()) {
+    *error = spec.status();
+    return nullptr;
+  }
+  auto builder = transform::PayloadBuilder::Create(target->target_id, *spec);
+  if (!builder.ok()) {
+    *error = builder.status();
+    return nullptr;
+  }
+  auto shared = std::make_shared<const transform::PayloadBuilder>(std::move(*builder));
+  payloads_[target.get()] = {target, shared};
+  return shared;
+}
+
+void EngineImpl::StartAttempt(Lane& lane, const TaskRef& ref) {
+  auto data = d_.store->Get(store::Family::kTasks, TaskKey(ref.seq));
+  if (!data.ok()) {
+    log::Error("delivery", "cannot read task; will retry", {{"error", data.status().ToString()}});
+    Schedule(lane.key, ref, d_.clock->NowMillis() + 1000);
+    return;
+  }
+  if (!data->has_value()) return;  // already completed (e.g. a duplicate enqueue)
+  auto task = DecodeTask(**data);
+  if (!task) {
+    log::Error("delivery", "dropping undecodable task", {{"seq", static_cast<int64_t>(ref.seq)}});
+    store::WriteBatch b;
+    b.Delete(store::Family::kTasks, TaskKey(ref.seq));
+    d_.store->WriteAsync(std::move(b), [](Status) {});
+    return;
+  }
+  auto attempt = std::make_shared<Attempt>();
+  attempt->task = std::move(*task);
+  attempt->lane = lane.key;
+  attempt->ref = ref;
+  attempt->target = d_.registry->FindTarget(attempt->task.bus, attempt->task.rule, attempt->task.target_id);
+  if (!attempt->target) {
+    Cancel(attempt->task, "target removed");
+    return;
+  }
+  std::string want_lane = LaneFor(*attempt->target);
+  if (want_lane != lane.key) {
+    // The target was re-pointed: the attempt uses the configuration current now.
+    AddReady(want_lane, ref);
+    return;
+  }
+  attempt->start_wall_us = d_.clock->NowMicros();
+  if (attempt->task.retries == 0 && !attempt->task.oauth_resend) {
+    ingest_to_invocation_->Observe(
+        std::max<double>(0, (attempt->start_wall_us / 1000.0 - attempt->task.ingestion_ms) / 1000.0));
+  }
+  Status perr;
+  auto payload_builder = PayloadFor(attempt->target, &perr);
+  std::string payload;
+  if (payload_builder) {
+    transform::EventContext ctx;
+    ctx.event_json = attempt->task.event_json;
+    ctx.rule_arn = attempt->target->rule_arn;
+    ctx.rule_name = attempt->target->rule_name;
+    ctx.ingestion_time_seconds = attempt->task.ingestion_ms / 1000;
+    auto built = payload_builder->Build(ctx);
+    if (built.ok()) {
+      payload = std::move(*built);
+    } else {
+      perr = built.status();
+    }
+  }
+  if (!perr.ok()) {
+    auto de = transform::ParseDeliveryError(perr);
+    attempt->settings = d_.defaults;
+    attempt->policy = PolicyFor(*attempt->target, attempt->settings);
+    FailPermanent(*attempt, de ? transform::DeliveryErrorCodeName(de->code) : "INTERNAL_ERROR",
+                  de ? de->message : perr.message(), ExhaustedRetryCondition::kNone, store::WriteBatch());
+    return;
+  }
+  switch (lane.kind) {
+    case LaneKind::kApi:
+      attempt->task.event_json.swap(attempt->task.event_json);
+      StartApiAttempt(lane, attempt);
+      // The payload is built again inside StartApiAttempt's request; keep it simple: pass via task.
+      break;
+    case LaneKind::kQueue: StartQueueAttempt(lane, attempt, payload); break;
+    case LaneKind::kBus: StartBusAttempt(lane, attempt); break;
+  }
+  (void)payload;
+}
+
+void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
+  Attempt& a = *attempt;
+  a.destination = d_.registry->FindDestination(lane.resource);
+  a.connection = a.destination ? d_.registry->FindConnection(a.destination->connection_name) : nullptr;
+  a.settings = registry::ResolveSettings(d_.defaults, a.connection ? a.connection->tags : std::map<std::string, std::string>{},
+                                         a.destination ? a.destination->tags : std::map<std::string, std::string>{},
+                                         a.target->rule_tags);
+  a.policy = PolicyFor(*a.target, a.settings);
+  if (!a.destination || !a.connection) {
+    FailPermanent(a, "NO_RESOURCE",
+                  !a.destination ? "API destination " + lane.resource + " does not exist."
+                                 : "The connection of API destination " + lane.resource + " does not exist.",
+                  ExhaustedRetryCondition::kNone, store::WriteBatch());
+    return;
+  }
+  // Authorization header.
+  std::optional<transform::AuthHeader> auth_header;
+  const auto& conn = *a.connection;
+  if (conn.authorization_type == "BASIC" || conn.authorization_type == "API_KEY") {
+    auth::StaticAuthParams p{conn.username, conn.password, conn.api_key_name, conn.api_key_value};
+    auto h = auth::StaticAuthHeader(conn.authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
+                                                                       : auth::StaticAuthType::kApiKey,
+                                    p);
+    if (h) auth_header = transform::AuthHeader{h->first, h->second};
+  } else if (conn.authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
+    ConnectionAuth* ca = AuthFor(conn, a.settings);
+    auth::Lookup lookup = ca->cache().Get();
+    switch (lookup.kind) {
+      case auth::Lookup::Kind::kReady:
+        a.access_token = lookup.token.access_token;
+        auth_header = transform::AuthHeader{"Authorization", auth::AuthorizationHeaderValue(lookup.token)};
+        break;
+      case auth::Lookup::Kind::kPending:
+        // Wait for the token; the start we took from the limiter is given up, which only makes
+        // the lane more conservative.
+        lane.waiting_token = true;
+        AddReady(lane.key, a.ref, /*front=*/true);
+        return;
+      case auth::Lookup::Kind::kTransientFailure: {
+        HttpResult r;
+        r.kind = HttpResult::Kind::kConnectionFailed;
+        r.error = "OAuth token endpoint unavailable: " + lookup.reason;
+        r.start_us = a.start_wall_us;
+        lane.inflight++;
+        total_inflight_++;
+        OnHttpDone(attempt, std::move(r));
+        return;
+      }
+      case auth::Lookup::Kind::kPermanentFailure:
+        SetConnectionState(conn.name, registry::ConnectionState::kDeauthorized, lookup.reason);
+        AddReady(lane.key, a.ref, /*front=*/true);
+        return;
+    }
+  }
+  // Payload again (cheap: compiled builder) — the one computed by StartAttempt is not kept to
+  // avoid copying large events.
+  Status perr;
+  auto builder = PayloadFor(a.target, &perr);
+  transform::EventContext ctx{a.task.event_json, a.target->rule_arn, a.target->rule_name,
+                              a.task.ingestion_ms / 1000};
+  auto payload = builder ? builder->Build(ctx) : StatusOr<std::string>(perr);
+  if (!payload.ok()) {
+    auto de = transform::ParseDeliveryError(payload.status());
+    FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INTERNAL_ERROR",
+                  de ? de->message : payload.status().message(), ExhaustedRetryCondition::kNone,
+                  store::WriteBatch());
+    return;
+  }
+  auto http_params = HttpParametersFromJson(a.target->config);
+  if (!http_params.ok()) {
+    FailPermanent(a, "INVALID_PARAMETER", http_params.status().message(), ExhaustedRetryCondition::kNone,
+                  store::WriteBatch());
+    return;
+  }
+  auto spec = transform::BuildHttpRequest(a.destination->http_method, a.destination->endpoint, *http_params,
+                                          ConnParams(conn), auth_header, a.task.event_json,
+                                          std::move(*payload));
+  if (!spec.ok()) {
+    auto de = transform::ParseDeliveryError(spec.status());
+    FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INVALID_PARAMETER",
+                  de ? de->message : spec.status().message(), ExhaustedRetryCondition::kNone,
+                  store::WriteBatch());
+    return;
+  }
+  HttpRequest req;
+  req.method = spec->method;
+  req.url = spec->url;
+  req.headers = spec->headers;
+  req.body = std::move(spec->body);
+  req.timeout_ms = a.settings.timeout_ms;
+  if (a.settings.delivery_headers) {
+    req.headers.emplace_back("X-Bridgeport-Event-Id", a.task.event_id);
+    req.headers.emplace_back("X-Bridgeport-Delivery-Id", std::to_string(a.task.seq));
+    req.headers.emplace_back("X-Bridgeport-Attempt", std::to_string(a.task.retries + 1));
+  }
+  a.method = req.method;
+  a.redacted_url = spec->redacted_url;
+  a.redacted_headers = spec->redacted_headers;
+  lane.inflight++;
+  total_inflight_++;
+  d_.http->Send(std::move(req), [this, attempt](HttpResult r) {
+    Post([this, attempt, r = std::move(r)]() mutable { OnHttpDone(attempt, std::move(r)); });
+  });
+}
+
+void EngineImpl::StartQueueAttempt(Lane& lane, std::shared_ptr<Attempt> attempt,
+                                   const std::string& payload) {
+  Attempt& a = *attempt;
+  a.settings = d_.defaults;
+  a.policy = PolicyFor(*a.target, a.settings);
+  auto prepared = d_.queues->PrepareMessage(lane.resource, payload, {});
+  if (!prepared.ok()) {
+    bool missing = prepared.status().code() == StatusCode::kNotFound;
+    FailPermanent(a, missing ? "NO_RESOURCE" : "INVALID_PARAMETER", prepared.status().message(),
+                  ExhaustedRetryCondition::kNone, store::WriteBatch());
+    return;
+  }
+  store::WriteBatch b;
+  d_.queues->AddToBatch(b, *prepared);
+  auto msg = std::make_shared<queue::PreparedMessage>(std::move(*prepared));
+  b.Delete(store::Family::kTasks, TaskKey(a.task.seq));
+  RecordAttempt(a, nullptr, "success", "", "", 0, b);
+  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "success"}}).Inc();
+  d_.store->WriteAsync(std::move(b), [this, msg](Status s) {
+    if (s.ok()) d_.queues->OnCommitted(*msg);
+  });
+}
+
+void EngineImpl::StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
+  Attempt& a = *attempt;
+  a.settings = d_.defaults;
+  a.policy = PolicyFor(*a.target, a.settings);
+  if (a.task.hops + 1 > 5) {
+    FailPermanent(a, "RESOURCE_LIMIT_EXCEEDED", "The event crossed more than 5 event buses.",
+                  ExhaustedRetryCondition::kNone, store::WriteBatch());
+    return;
+  }
+  store::WriteBatch b;
+  auto tasks = d_.bus_fanout(lane.resource, a.task.event_json, a.task.ingestion_ms, a.task.hops + 1, b);
+  if (!tasks.ok()) {
+    bool missing = tasks.status().code() == StatusCode::kNotFound;
+    FailPermanent(a, missing ? "NO_RESOURCE" : "INTERNAL_ERROR", tasks.status().message(),
+                  ExhaustedRetryCondition::kNone, store::WriteBatch());
+    return;
+  }
+  b.Delete(store::Family::kTasks, TaskKey(a.task.seq));
+  RecordAttempt(a, nullptr, "success", "", "", 0, b);
+  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "success"}}).Inc();
+  auto new_tasks = std::make_shared<std::vector<NewTask>>(std::move(*tasks));
+  d_.store->WriteAsync(std::move(b), [this, new_tasks](Status s) {
+    if (s.ok()) Enqueue(std::move(*new_tasks));
+  });
+}
+
+void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result) {
+  Attempt& a = *attempt;
+  Lane& lane = GetLane(a.lane);
+  lane.inflight--;
+  total_inflight_--;
+  if (!lane.ready.empty()) active_.insert(&lane);
+  std::string result_class = ResultClass(result);
+  std::string dest_name = lane.resource;
+  Count("bridgeport_invocation_attempts_total", "Delivery attempts by result",
+        {{"destination", dest_name}, {"result", result_class}})
+      .Inc();
+  attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
+  Outcome outcome = Classify(result, a.policy);
+  int64_t now_ms = d_.clock->NowMillis();
+  log::Debug("delivery", "attempt finished",
+             {{"event_id", a.task.event_id}, {"rule", a.task.rule}, {"destination", dest_name},
+              {"attempt", a.task.retries + 1}, {"status", result.status},
+              {"duration_ms", result.duration_us / 1000},
+              {"error_code", std::string(DeliveryErrorCodeName(outcome.error_code))}});
+  if (outcome.kind == OutcomeKind::kSuccess) {
+    store::WriteBatch b;
+    RecordAttempt(a, &result, "success", "", "", 0, b);
+    Succeed(a, std::move(b));
+    return;
+  }
+  std::string code(DeliveryErrorCodeName(outcome.error_code));
+  Count("bridgeport_invocation_failures_total", "Failed attempts by error code",
+        {{"destination", dest_name}, {"error_code", code}})
+      .Inc();
+  bool is_auth_status = result.kind == HttpResult::Kind::kResponse &&
+                        (result.status == 401 || result.status == 407);
+  if (is_auth_status && a.connection) {
+    if (a.connection->authorization_type == "OAUTH_CLIENT_CREDENTIALS" && !a.task.oauth_resend) {
+      // Drop the token and re-send once at once (it uses one retry, none if there are none).
+      if (auto it = auth_.find(a.connection->name); it != auth_.end()) {
+        it->second->cache().Invalidate(a.access_token);
+      }
+      if (a.task.retries < a.policy.max_retry_attempts) {
+        a.task.retries++;
+        a.task.oauth_resend = true;
+        a.task.last_error_code = code;
+        a.task.last_error_message = outcome.error_message;
+        store::WriteBatch b;
+        RecordAttempt(a, &result, "retry", code, outcome.error_message, now_ms, b);
+        b.Put(store::Family::kTasks, TaskKey(a.task.seq), EncodeTask(a.task));
+        d_.store->WriteAsync(std::move(b), [](Status) {});
+        AddReady(a.lane, a.ref, /*front=*/true);
+        return;
+      }
+    } else if (a.connection->authorization_type != "OAUTH_CLIENT_CREDENTIALS" &&
+               a.settings.deauthorize_on_401) {
+      SetConnectionState(a.connection->name, registry::ConnectionState::kDeauthorized,
+                         "HTTP " + std::to_string(result.status) + " from the endpoint (deauthorize-on-401)");
+    }
+  }
+  a.task.oauth_resend = false;
+  a.task.last_error_code = code;
+  a.task.last_error_message = outcome.error_message;
+  if (outcome.kind == OutcomeKind::kRetryable) {
+    std::optional<int64_t> retry_after;
+    if (auto h = result.Header("Retry-After")) retry_after = ParseRetryAfter(*h, now_ms / 1000);
+    double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    NextRetryDecision decision = DecideRetry(a.task.retries, now_ms, a.task.ingestion_ms, retry_after, a.policy, u);
+    if (decision.kind == RetryDecisionKind::kRetry) {
+      a.task.retries++;
+      a.task.due_ms = decision.due_ms;
+      store::WriteBatch b;
+      RecordAttempt(a, &result, "retry", code, outcome.error_message, decision.due_ms, b);
+      b.Put(store::Family::kTasks, TaskKey(a.task.seq), EncodeTask(a.task));
+      d_.store->WriteAsync(std::move(b), [](Status) {});
+      Schedule(a.lane, a.ref, decision.due_ms);
+      return;
+    }
+    store::WriteBatch b;
+    RecordAttempt(a, &result, "failed", code, outcome.error_message, 0, b);
+    FailPermanent(a, code, outcome.error_message,
+                  decision.kind == RetryDecisionKind::kExhausted ? decision.exhausted : ExhaustedRetryCondition::kNone,
+                  std::move(b));
+    return;
+  }
+  store::WriteBatch b;
+  RecordAttempt(a, &result, "failed", code, outcome.error_message, 0, b);
+  FailPermanent(a, code, outcome.error_message, ExhaustedRetryCondition::kNone, std::move(b));
+}
+
+void EngineImpl::Succeed(Attempt& a, store::WriteBatch batch) {
+  batch.Delete(store::Family::kTasks, TaskKey(a.task.seq));
+  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "success"}}).Inc();
+  d_.store->WriteAsync(std::move(batch), [](Status s) {
+    if (!s.ok()) log::Error("delivery", "cannot record a delivery; it may be repeated", {{"error", s.ToString()}});
+  });
+}
+
+void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string message,
+                               ExhaustedRetryCondition exhausted, store::WriteBatch batch) {
+  if (message.size() > 1024) message.resize(1024);
+  batch.Delete(store::Family::kTasks, TaskKey(a.task.seq));
+  std::string dlq = a.target ? a.target->dead_letter_arn : "";
+  std::string dest = a.lane.substr(a.lane.find('/') + 1);
+  log::Error("delivery", dlq.empty() ? "delivery failed; no dead-letter queue, event dropped"
+                                     : "delivery failed; sending to the dead-letter queue",
+             {{"event_id", a.task.event_id}, {"rule", a.task.rule}, {"destination", dest},
+              {"error_code", std::string(code)}, {"attempt", a.task.retries + 1},
+              {"exhausted", std::string(ExhaustedRetryConditionName(exhausted))}});
+  if (dlq.empty()) {
+    Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "dropped"}}).Inc();
+    Count("bridgeport_dropped_total", "Events dropped for a target", {{"reason", "no_dlq"}, {"error_code", std::string(code)}}).Inc();
+    d_.store->WriteAsync(std::move(batch), [](Status) {});
+    return;
+  }
+  std::vector<queue::MessageAttribute> attrs;
+  auto add = [&](std::string name, std::string type, std::string value) {
+    queue::MessageAttribute m;
+    m.name = std::move(name);
+    m.data_type = std::move(type);
+    m.string_value = std::move(value);
+    attrs.push_back(std::move(m));
+  };
+  add("RULE_ARN", "String", a.target->rule_arn);
+  add("TARGET_ARN", "String", a.target->target_arn);
+  add("ERROR_CODE", "String", std::string(code));
+  add("ERROR_MESSAGE", "String", message.empty() ? std::string(code) : message);
+  if (exhausted != ExhaustedRetryCondition::kNone) {
+    add("EXHAUSTED_RETRY_CONDITION", "String", std::string(ExhaustedRetryConditionName(exhausted)));
+  }
+  add("RETRY_ATTEMPTS", "Number", std::to_string(a.task.retries));
+  auto prepared = d_.queues->PrepareMessage(dlq, a.task.event_json, std::move(attrs));
+  if (!prepared.ok()) {
+    log::Error("delivery", "dead-letter queue unavailable; event dropped",
+               {{"event_id", a.task.event_id}, {"queue", dlq}, {"error", prepared.status().ToString()}});
+    Count("bridgeport_dlq_send_failures_total", "Dead-letter sends that failed", {}).Inc();
+    Count("bridgeport_dropped_total", "Events dropped for a target", {{"reason", "dlq_unavailable"}, {"error_code", std::string(code)}}).Inc();
+    Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "dropped"}}).Inc();
+    d_.store->WriteAsync(std::move(batch), [](Status) {});
+    return;
+  }
+  d_.queues->AddToBatch(batch, *prepared);
+  Count("bridgeport_dlq_sends_total", "Events sent to dead-letter queues", {}).Inc();
+  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "dlq"}}).Inc();
+  auto msg = std::make_shared<queue::PreparedMessage>(std::move(*prepared));
+  d_.store->WriteAsync(std::move(batch), [this, msg](Status s) {
+    if (s.ok()) d_.queues->OnCommitted(*msg);
+  });
+}
+
+void EngineImpl::Cancel(const TaskRecord& task, std::string_view why) {
+  store::WriteBatch b;
+  b.Delete(store::Family::kTasks, TaskKey(task.seq));
+  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "cancelled"}}).Inc();
+  log::Info("delivery", "pending delivery cancelled",
+            {{"event_id", task.event_id}, {"rule", task.rule}, {"target", task.target_id}, {"reason", std::string(why)}});
+  d_.store->WriteAsync(std::move(b), [](Status) {});
+}
+
+void EngineImpl::SetConnectionState(const std::string& connection, registry::ConnectionState state,
+                                    std::string reason) {
+  auto conn = d_.registry->FindConnection(connection);
+  if (!conn) return;
+  Status s = d_.registry->SetConnectionState(connection, state, std::move(reason), conn->generation);
+  if (!s.ok()) log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
+}
+
+void EngineImpl::RecordAttempt(const Attempt& a, const HttpResult* r, std::string_view outcome,
+                               std::string_view error_code, const std::string& error_message,
+                               int64_t next_due_ms, store::WriteBatch& batch) {
+  json::object rec;
+  rec["delivery_id"] = std::to_string(a.task.seq);
+  rec["event_id"] = a.task.event_id;
+  rec["bus"] = a.task.bus;
+  rec["rule"] = a.task.rule;
+  rec["target_id"] = a.task.target_id;
+  rec["lane"] = a.lane;
+  rec["attempt"] = a.task.retries + 1;
+  rec["start"] = FormatIso8601(a.start_wall_us / 1000000);
+  rec["start_us"] = a.start_wall_us;
+  if (r) {
+    rec["duration_ms"] = static_cast<double>(r->duration_us) / 1000.0;
+    if (r->status) rec["status"] = r->status;
+    std::string body = r->body_prefix.substr(0, 1024);
+    if (!body.empty()) rec["response_body"] = body;
+    if (!r->error.empty()) rec["transport_error"] = r->error;
+  }
+  if (!a.method.empty()) rec["method"] = a.method;
+  if (!a.redacted_url.empty()) rec["url"] = a.redacted_url;
+  if (!a.redacted_headers.empty()) {
+    json::object h;
+    for (const auto& [k, v] : a.redacted_headers) h[k] = v;
+    rec["headers"] = std::move(h);
+  }
+  rec["outcome"] = outcome;
+  if (!error_code.empty()) rec["error_code"] = error_code;
+  if (!error_message.empty()) rec["error"] = error_message;
+  if (next_due_ms) rec["next_due"] = FormatIso8601(next_due_ms / 1000);
+  std::string key = "a" + a.lane + '\x00';
+  store::AppendBigEndian64(key, static_cast<uint64_t>(a.start_wall_us));
+  store::AppendBigEndian64(key, a.task.seq);
+  batch.Put(store::Family::kAttempts, std::move(key), json::serialize(rec));
+}
+
+}  // namespace bp::delivery

@@ -1,0 +1,101 @@
+// The DeliveryEngine implementation class (definitions split over engine*.cc).
+#pragma once
+
+#include "delivery/engine_internal.h"
+
+namespace bp::delivery {
+
+class EngineImpl final : public DeliveryEngine {
+ public:
+  explicit EngineImpl(EngineDeps deps);
+  ~EngineImpl() override;
+
+  Status Recover();
+  void StartThread();
+
+  uint64_t NextSeq() override;
+  void Enqueue(std::vector<NewTask> tasks) override;
+  void Stop() override;
+  void ConnectionChanged(const std::string& name) override {
+    Post([this, name] { OnConnectionChanged(name); });
+  }
+  void HandleAdmin(const http::Request& req, http::Responder respond) override;
+
+  // Runs `fn` on the engine thread.
+  void Post(std::function<void()> fn);
+
+ private:
+  friend class ConnectionAuth;
+
+  // engine.cc: the loop and scheduling.
+  void Run();
+  Lane& GetLane(const std::string& key);
+  void AddReady(const std::string& lane, const TaskRef& ref, bool front = false);
+  void Schedule(const std::string& lane, const TaskRef& ref, int64_t due_ms);
+  void PromoteTimers(int64_t now_ms);
+  void DispatchAll();
+  void Dispatch(Lane& lane);
+  bool LaneUsable(Lane& lane);
+  void Sweep();
+  void UpdateGauges();
+  int64_t NextWakeMicros(int64_t now_mono);
+
+  // engine_attempts.cc: one attempt and its outcome.
+  void StartAttempt(Lane& lane, const TaskRef& ref);
+  void StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt);
+  void StartQueueAttempt(Lane& lane, std::shared_ptr<Attempt> attempt, const std::string& payload);
+  void StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt);
+  void OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result);
+  void Succeed(Attempt& attempt, store::WriteBatch batch);
+  void FailPermanent(Attempt& attempt, std::string_view code, std::string message,
+                     ExhaustedRetryCondition exhausted, store::WriteBatch batch);
+  void Cancel(const TaskRecord& task, std::string_view why);
+  void RecordAttempt(const Attempt& attempt, const HttpResult* result, std::string_view outcome,
+                     std::string_view error_code, const std::string& error_message,
+                     int64_t next_due_ms, store::WriteBatch& batch);
+  RetryPolicy PolicyFor(const registry::TargetRoute& target, const registry::DeliverySettings& s);
+  std::shared_ptr<const transform::PayloadBuilder> PayloadFor(
+      const std::shared_ptr<const registry::TargetRoute>& target, Status* error);
+  void SetConnectionState(const std::string& connection, registry::ConnectionState state,
+                          std::string reason);
+
+  // engine_auth.cc: OAuth token caches.
+  ConnectionAuth* AuthFor(const registry::ConnectionView& conn, const registry::DeliverySettings& s);
+  void OnConnectionChanged(const std::string& name);
+  void TickAuth();
+
+  // Metrics helpers.
+  metrics::Counter& Count(const std::string& name, const std::string& help, const metrics::Labels& l);
+
+  EngineDeps d_;
+  std::mt19937_64 rng_{std::random_device{}()};
+
+  std::mutex inbox_mu_;
+  std::condition_variable inbox_cv_;
+  std::vector<std::function<void()>> inbox_;  // GUARDED_BY(inbox_mu_)
+  bool stopping_ = false;                     // GUARDED_BY(inbox_mu_)
+  std::thread thread_;
+  std::atomic<uint64_t> next_seq_{0};
+  std::atomic<bool> stopped_{false};
+
+  // Engine-thread state.
+  std::map<std::string, std::unique_ptr<Lane>> lanes_;
+  std::set<Lane*> active_;  // lanes with ready work
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::map<std::string, std::unique_ptr<ConnectionAuth>> auth_;
+  std::unordered_map<const registry::TargetRoute*,
+                     std::pair<std::shared_ptr<const registry::TargetRoute>,
+                               std::shared_ptr<const transform::PayloadBuilder>>>
+      payloads_;
+  int total_inflight_ = 0;
+  int64_t last_sweep_mono_ = 0;
+  int64_t last_gauge_mono_ = 0;
+  int64_t last_auth_tick_mono_ = 0;
+  int64_t last_retention_mono_ = 0;
+
+  // Hot metrics.
+  metrics::Histogram* ingest_to_invocation_ = nullptr;
+  metrics::Histogram* attempt_duration_ = nullptr;
+};
+
+}  // namespace bp::delivery

@@ -1,0 +1,77 @@
+// Internal state of the delivery engine (engine.cc, engine_attempts.cc, engine_admin.cc).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/token_cache.h"
+#include "delivery/engine.h"
+#include "delivery/rate_limiter.h"
+#include "delivery/retry_policy.h"
+#include "metrics/metrics.h"
+#include "transform/transform.h"
+
+namespace bp::delivery {
+
+struct TaskRef {
+  uint64_t seq = 0;
+  int64_t ingestion_ms = 0;
+  int32_t max_age_s = 86400;
+};
+
+enum class LaneKind { kApi, kQueue, kBus };
+
+struct Lane {
+  std::string key;
+  LaneKind kind = LaneKind::kApi;
+  std::string resource;  // destination name, queue ARN or bus name
+  std::deque<TaskRef> ready;
+  size_t scheduled = 0;  // tasks waiting in the retry timer heap
+  std::unique_ptr<RateLimiter> limiter;
+  int inflight = 0;
+  bool parked = false;
+  bool throttled = false;  // the limiter refused a start while work was ready
+  bool waiting_token = false;
+  metrics::Counter* throttled_waits = nullptr;
+};
+
+struct Timer {
+  int64_t due_ms;
+  uint64_t seq;
+  std::string lane;
+  TaskRef ref;
+  bool operator>(const Timer& o) const { return due_ms != o.due_ms ? due_ms > o.due_ms : seq > o.seq; }
+};
+
+// Everything about one attempt in flight.
+struct Attempt {
+  TaskRecord task;
+  std::string lane;
+  TaskRef ref;
+  std::shared_ptr<const registry::TargetRoute> target;
+  std::shared_ptr<const registry::DestinationView> destination;
+  std::shared_ptr<const registry::ConnectionView> connection;
+  registry::DeliverySettings settings;
+  RetryPolicy policy;
+  std::string access_token;  // OAuth token used, for Invalidate on 401/407
+  std::string method;
+  std::string redacted_url;
+  std::vector<std::pair<std::string, std::string>> redacted_headers;
+  int64_t start_wall_us = 0;
+};
+
+// Per-connection OAuth state, owned by the engine thread.
+class ConnectionAuth;
+
+}  // namespace bp::delivery

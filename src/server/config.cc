@@ -1,0 +1,267 @@
+#include "server/config.h"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace bp::server {
+
+namespace json = boost::json;
+
+bool Config::IsLoopback() const {
+  return listen_host == "127.0.0.1" || listen_host == "localhost" || listen_host == "::1" ||
+         listen_host.rfind("127.", 0) == 0;
+}
+
+std::string UsageText() {
+  return R"(bridgeport - an EventBridge-compatible event bus with API destinations
+
+Usage:
+  bridgeport serve [flags]            run the server in the foreground (SIGTERM/SIGINT stop it)
+  bridgeport bench-match --events FILE.jsonl --rulesets FILE.json [--set NAME] [--expected FILE]
+                                      matcher throughput over a rule-set file
+  bridgeport bench-ingest [flags]     PutEvents load generator against a running server
+  bridgeport bench-sink [flags]       a fast local HTTP sink for delivery benchmarks
+  bridgeport --help | --version
+
+serve flags (a JSON config file may set the same keys; flags win):
+  --config FILE            JSON file with any of: listen, data_dir, region, account,
+                           access_keys [{"id","secret"}], master_key_file, admin_token,
+                           log_level, io_threads, max_body_bytes, allow_http_endpoints,
+                           ca_file, limits {max_buses, max_rules_per_bus,
+                           max_targets_per_rule, max_connections, max_destinations}
+  --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
+                           prints it)
+  --data-dir DIR           embedded store directory (default ./data)
+  --region REGION          region in ARNs (default us-east-1)
+  --account ID             12-digit account id in ARNs (default 000000000000)
+  --access-key ID:SECRET   SigV4 key pair; repeatable. On a loopback listener any credentials
+                           are accepted unless --require-signatures is given; on any other
+                           address signatures are always verified against these keys.
+  --require-signatures     verify SigV4 even on loopback
+  --master-key-file FILE   32-byte key (64 hex chars or base64) that seals connection secrets.
+                           Also: env BRIDGEPORT_MASTER_KEY. Default: generated on first start
+                           into DATA_DIR/master.key (mode 0600).
+  --admin-token TOKEN      bearer token for /_bridgeport/ outside loopback
+  --log-level LEVEL        debug|info|warn|error (default info)
+  --io-threads N           HTTP io threads (default: one per core)
+  --max-body-bytes N       request size limit (default 1048576)
+  --allow-http-endpoints true|false
+                           allow http:// destinations (default: true on loopback only)
+  --ca-file FILE           extra CA certificates for HTTPS destinations
+  --max-rules-per-bus N, --max-targets-per-rule N, --max-buses N,
+  --max-connections N, --max-destinations N
+                           limits (defaults 300, 5, 100, 3000, 3000)
+
+Endpoints: POST / (AWS JSON 1.1 AWSEvents.*, AWS JSON 1.0 AmazonSQS.*, SQS Query),
+GET /health, GET /ready, GET /metrics, /_bridgeport/v1/... (admin API).
+)";
+}
+
+namespace {
+
+Status ParseInt(std::string_view flag, std::string_view text, int64_t lo, int64_t hi, int64_t* out) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi) {
+    return Status::Validation(std::string(flag) + " must be an integer in [" + std::to_string(lo) +
+                              ", " + std::to_string(hi) + "], got '" + std::string(text) + "'");
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+Status ParseListen(std::string_view text, Config& c) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return Status::Validation("--listen must be HOST:PORT");
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int64_t port;
+  BP_RETURN_IF_ERROR(ParseInt("--listen port", text.substr(colon + 1), 0, 65535, &port));
+  c.listen_host = host.empty() ? "0.0.0.0" : host;
+  c.listen_port = static_cast<uint16_t>(port);
+  return Status::Ok();
+}
+
+Status AddKey(std::string_view text, Config& c) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::Validation("--access-key must be ID:SECRET");
+  }
+  c.access_keys[std::string(text.substr(0, colon))] = std::string(text.substr(colon + 1));
+  return Status::Ok();
+}
+
+Status ApplyLimit(std::string_view key, int64_t v, Config& c) {
+  auto& l = c.limits;
+  if (key == "max_buses" || key == "max-buses") l.max_buses = static_cast<int>(v);
+  else if (key == "max_rules_per_bus" || key == "max-rules-per-bus") l.max_rules_per_bus = static_cast<int>(v);
+  else if (key == "max_targets_per_rule" || key == "max-targets-per-rule") l.max_targets_per_rule = static_cast<int>(v);
+  else if (key == "max_connections" || key == "max-connections") l.max_connections = static_cast<int>(v);
+  else if (key == "max_destinations" || key == "max-destinations") l.max_destinations = static_cast<int>(v);
+  else return Status::Validation("unknown limit '" + std::string(key) + "'");
+  return Status::Ok();
+}
+
+Status ApplyConfigFile(const std::string& path, Config& c) {
+  std::ifstream in(path);
+  if (!in) return Status::IoError("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json::error_code ec;
+  json::value v = json::parse(ss.str(), ec);
+  if (ec || !v.is_object()) return Status::Validation("config file " + path + " is not a JSON object");
+  for (const auto& [k, val] : v.as_object()) {
+    auto str = [&]() -> StatusOr<std::string> {
+      if (!val.is_string()) return Status::Validation("config key " + std::string(k) + " must be a string");
+      return std::string(val.as_string());
+    };
+    auto num = [&](int64_t lo, int64_t hi) -> StatusOr<int64_t> {
+      if (!val.is_int64() || val.as_int64() < lo || val.as_int64() > hi) {
+        return Status::Validation("config key " + std::string(k) + " must be an integer in range");
+      }
+      return val.as_int64();
+    };
+    if (k == "listen") {
+      BP_ASSIGN_OR_RETURN(auto s, str());
+      BP_RETURN_IF_ERROR(ParseListen(s, c));
+    } else if (k == "data_dir") {
+      BP_ASSIGN_OR_RETURN(c.data_dir, str());
+    } else if (k == "region") {
+      BP_ASSIGN_OR_RETURN(c.region, str());
+    } else if (k == "account") {
+      BP_ASSIGN_OR_RETURN(c.account, str());
+    } else if (k == "master_key_file") {
+      BP_ASSIGN_OR_RETURN(c.master_key_file, str());
+    } else if (k == "admin_token") {
+      BP_ASSIGN_OR_RETURN(c.admin_token, str());
+    } else if (k == "log_level") {
+      BP_ASSIGN_OR_RETURN(c.log_level, str());
+    } else if (k == "ca_file") {
+      BP_ASSIGN_OR_RETURN(c.ca_file, str());
+    } else if (k == "io_threads") {
+      BP_ASSIGN_OR_RETURN(int64_t n, num(0, 256));
+      c.io_threads = static_cast<int>(n);
+    } else if (k == "max_body_bytes") {
+      BP_ASSIGN_OR_RETURN(int64_t n, num(1024, 64 << 20));
+      c.max_body_bytes = static_cast<size_t>(n);
+    } else if (k == "allow_http_endpoints") {
+      if (!val.is_bool()) return Status::Validation("allow_http_endpoints must be a boolean");
+      c.allow_http_endpoints = val.as_bool() ? 1 : 0;
+    } else if (k == "require_signatures") {
+      if (!val.is_bool()) return Status::Validation("require_signatures must be a boolean");
+      c.allow_unsigned_on_loopback = !val.as_bool();
+    } else if (k == "access_keys") {
+      if (!val.is_array()) return Status::Validation("access_keys must be a list");
+      for (const auto& e : val.as_array()) {
+        if (!e.is_object() || !e.as_object().contains("id") || !e.as_object().contains("secret")) {
+          return Status::Validation("access_keys entries need id and secret");
+        }
+        c.access_keys[std::string(e.as_object().at("id").as_string())] =
+            std::string(e.as_object().at("secret").as_string());
+      }
+    } else if (k == "limits") {
+      if (!val.is_object()) return Status::Validation("limits must be an object");
+      for (const auto& [lk, lv] : val.as_object()) {
+        if (!lv.is_int64() || lv.as_int64() < 1) return Status::Validation("limits must be positive integers");
+        BP_RETURN_IF_ERROR(ApplyLimit(lk, lv.as_int64(), c));
+      }
+    } else {
+      return Status::Validation("unknown config key '" + std::string(k) + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Config> ParseServeFlags(int argc, char** argv) {
+  Config c;
+  // The config file first, so flags override it.
+  for (int i = 0; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--config") {
+      if (i + 1 >= argc) return Status::Validation("--config needs a file");
+      BP_RETURN_IF_ERROR(ApplyConfigFile(argv[i + 1], c));
+    }
+  }
+  for (int i = 0; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    std::string_view value;
+    size_t eq = flag.find('=');
+    bool inline_value = flag.substr(0, 2) == "--" && eq != std::string_view::npos;
+    if (inline_value) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    auto need = [&]() -> StatusOr<std::string_view> {
+      if (inline_value) return value;
+      if (i + 1 >= argc) return Status::Validation(std::string(flag) + " needs a value");
+      return std::string_view(argv[++i]);
+    };
+    if (flag == "--config") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      (void)v;
+    } else if (flag == "--listen") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      BP_RETURN_IF_ERROR(ParseListen(v, c));
+    } else if (flag == "--data-dir") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.data_dir = v;
+    } else if (flag == "--region") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.region = v;
+    } else if (flag == "--account") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      if (v.size() != 12 || v.find_first_not_of("0123456789") != std::string_view::npos) {
+        return Status::Validation("--account must be 12 digits");
+      }
+      c.account = v;
+    } else if (flag == "--access-key") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      BP_RETURN_IF_ERROR(AddKey(v, c));
+    } else if (flag == "--require-signatures") {
+      c.allow_unsigned_on_loopback = false;
+    } else if (flag == "--master-key-file") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.master_key_file = v;
+    } else if (flag == "--admin-token") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.admin_token = v;
+    } else if (flag == "--log-level") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.log_level = v;
+    } else if (flag == "--ca-file") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.ca_file = v;
+    } else if (flag == "--io-threads") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 0, 256, &n));
+      c.io_threads = static_cast<int>(n);
+    } else if (flag == "--max-body-bytes") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 1024, 64 << 20, &n));
+      c.max_body_bytes = static_cast<size_t>(n);
+    } else if (flag == "--allow-http-endpoints") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      if (v != "true" && v != "false") return Status::Validation("--allow-http-endpoints is true or false");
+      c.allow_http_endpoints = v == "true" ? 1 : 0;
+    } else if (flag == "--no-fsync-for-benchmarks-only") {
+      c.fsync = false;
+    } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" || flag == "--max-buses" ||
+               flag == "--max-connections" || flag == "--max-destinations") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 1, 1000000, &n));
+      BP_RETURN_IF_ERROR(ApplyLimit(flag.substr(2), n, c));
+    } else {
+      return Status::Validation("unknown flag '" + std::string(flag) + "' (see bridgeport --help)");
+    }
+  }
+  return c;
+}
+
+}  // namespace bp::server

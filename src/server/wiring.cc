@@ -1,0 +1,87 @@
+#include "server/wiring.h"
+
+#include "auth/curl_token_fetcher.h"
+#include "common/log.h"
+#include "delivery/curl_multi_http_client.h"
+#include "delivery/engine.h"
+#include "delivery/target_spec.h"
+#include "ingest/ingest.h"
+#include "metrics/metrics.h"
+
+namespace bp::server {
+
+Status ValidateTargetInputJson(const boost::json::object& target) {
+  return delivery::ValidateTargetInputJson(target);
+}
+
+namespace {
+
+class DataPlaneImpl final : public DataPlane {
+ public:
+  Status Init(const Config& config, store::Store& store, registry::Registry& registry,
+              queue::QueueService& queues, api::EventsApi& api) {
+    delivery::CurlHttpClientOptions http_opts;
+    http_opts.extra_ca_file = config.ca_file;
+    BP_ASSIGN_OR_RETURN(http_, delivery::CurlMultiHttpClient::Create(http_opts));
+    auth::CurlTokenFetcher::Options token_opts;
+    token_opts.ca_file = config.ca_file;
+    BP_ASSIGN_OR_RETURN(token_fetcher_, auth::CurlTokenFetcher::Create(token_opts));
+
+    delivery::EngineDeps deps;
+    deps.store = &store;
+    deps.registry = &registry;
+    deps.queues = &queues;
+    deps.metrics = &metrics_;
+    deps.http = http_.get();
+    deps.token_fetcher = token_fetcher_.get();
+    deps.clock = &RealClock::Get();
+    deps.bus_fanout = [this](const std::string& bus, const std::string& event, int64_t ingestion_ms,
+                             int hops, store::WriteBatch& batch) {
+      return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
+    };
+    BP_ASSIGN_OR_RETURN(engine_, delivery::DeliveryEngine::Start(std::move(deps)));
+    registry.SetConnectionListener([this](const std::string& name) { engine_->ConnectionChanged(name); });
+    for (const auto& name : registry.ConnectionNames()) engine_->ConnectionChanged(name);
+
+    ingest::IngestOptions iopts;
+    iopts.region = config.region;
+    iopts.account = config.account;
+    ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_, RealClock::Get(), iopts);
+    api.Register("PutEvents", [this](const boost::json::object& in, const api::RequestContext&,
+                                     api::JsonReply reply) { ingest_->PutEvents(in, std::move(reply)); });
+    return Status::Ok();
+  }
+
+  std::string MetricsText() override { return metrics_.Render(); }
+
+  void HandleAdmin(http::Request&& req, http::Responder respond) override {
+    engine_->HandleAdmin(req, std::move(respond));
+  }
+
+  void Stop() override {
+    if (engine_) engine_->Stop();
+    http_.reset();           // completes in-flight transfers ("shutdown") after the engine stopped
+    token_fetcher_.reset();
+  }
+
+  ~DataPlaneImpl() override { Stop(); }
+
+ private:
+  metrics::Registry metrics_;
+  std::unique_ptr<delivery::CurlMultiHttpClient> http_;
+  std::unique_ptr<auth::CurlTokenFetcher> token_fetcher_;
+  std::unique_ptr<delivery::DeliveryEngine> engine_;
+  std::unique_ptr<ingest::Ingest> ingest_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(const Config& config, store::Store& store,
+                                                      registry::Registry& registry,
+                                                      queue::QueueService& queues, api::EventsApi& api) {
+  auto dp = std::make_unique<DataPlaneImpl>();
+  BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api));
+  return std::unique_ptr<DataPlane>(std::move(dp));
+}
+
+}  // namespace bp::server

@@ -1,0 +1,38 @@
+// The data plane of a server process: metrics, the HTTP client, OAuth token fetching, the
+// delivery engine and PutEvents, wired together.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <memory>
+#include <string>
+
+#include "api/events_api.h"
+#include "common/status.h"
+#include "http/server.h"
+#include "queue/queue_service.h"
+#include "registry/registry.h"
+#include "server/config.h"
+#include "store/store.h"
+
+namespace bp::server {
+
+// PutTargets-time validation of a target's Input*/HttpParameters (transform module).
+Status ValidateTargetInputJson(const boost::json::object& target);
+
+class DataPlane {
+ public:
+  // Starts the delivery engine (recovering pending work) and registers PutEvents on `api`.
+  static StatusOr<std::unique_ptr<DataPlane>> Start(const Config& config, store::Store& store,
+                                                    registry::Registry& registry,
+                                                    queue::QueueService& queues,
+                                                    api::EventsApi& api);
+  virtual ~DataPlane() = default;
+  virtual std::string MetricsText() = 0;
+  virtual void HandleAdmin(http::Request&& req, http::Responder respond) = 0;
+  // Stops the engine and the HTTP client; in-flight attempts end (their outcome is recorded or,
+  // at worst, the attempt is repeated after restart).
+  virtual void Stop() = 0;
+};
+
+}  // namespace bp::server
