@@ -4,7 +4,9 @@
 
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -46,6 +48,34 @@ void Complete(std::unique_ptr<Transfer> t, FetchResponse r) {
   done(std::move(r));
 }
 
+StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("cannot read CA file " + path);
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
+}
+
+// The system CA bundle followed by `extra_file`, so the extra CAs add to the system ones rather
+// than replacing them (CURLOPT_CAINFO alone would replace them).
+StatusOr<std::string> CombinedCaBundle(const std::string& extra_file) {
+  auto extra = ReadTextFile(extra_file);
+  if (!extra.ok()) return extra.status();
+  if (extra->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return Status::Validation("CA file " + extra_file + " holds no PEM certificate");
+  }
+  std::string bundle;
+  CURL* probe = curl_easy_init();
+  char* system_path = nullptr;
+  if (probe != nullptr) curl_easy_getinfo(probe, CURLINFO_CAINFO, &system_path);
+  if (system_path != nullptr) {
+    auto system = ReadTextFile(system_path);
+    if (system.ok()) bundle = std::move(*system) + "\n";
+  }
+  if (probe != nullptr) curl_easy_cleanup(probe);
+  return bundle + *extra;
+}
+
 FetchResponse ShutdownResponse() {
   FetchResponse r;
   r.transport = FetchResponse::Transport::kNetworkError;
@@ -57,6 +87,7 @@ FetchResponse ShutdownResponse() {
 
 struct CurlTokenFetcher::Impl {
   Options options;
+  std::string ca_bundle;  // PEM; empty = curl's default (system) bundle
   CURLM* multi = nullptr;
   std::thread worker;
 
@@ -82,7 +113,10 @@ struct CurlTokenFetcher::Impl {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_ms));
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!options.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
+    if (!ca_bundle.empty()) {
+      curl_blob blob{ca_bundle.data(), ca_bundle.size(), CURL_BLOB_NOCOPY};
+      curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    }
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
@@ -188,6 +222,11 @@ StatusOr<std::unique_ptr<CurlTokenFetcher>> CurlTokenFetcher::Create(const Optio
   if (global_rc != CURLE_OK) return Status::Internal("curl_global_init failed");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  if (!options.ca_file.empty()) {
+    auto bundle = CombinedCaBundle(options.ca_file);
+    if (!bundle.ok()) return bundle.status();
+    impl->ca_bundle = std::move(*bundle);
+  }
   impl->multi = curl_multi_init();
   if (impl->multi == nullptr) return Status::Internal("curl_multi_init failed");
   Impl* raw = impl.get();

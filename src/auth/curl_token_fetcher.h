@@ -18,9 +18,10 @@ class CurlTokenFetcher final : public TokenFetcher {
   struct Options {
     int64_t timeout_ms = 5000;                 // whole exchange, DNS to last byte
     int64_t max_response_bytes = 1024 * 1024;  // larger answers fail as kNetworkError
-    std::string ca_file;                       // extra CA bundle; empty = system default
+    std::string ca_file;  // extra PEM CAs, trusted in addition to the system bundle
   };
 
+  // kIoError/kValidation if ca_file is set but unreadable or holds no PEM certificate.
   static StatusOr<std::unique_ptr<CurlTokenFetcher>> Create(const Options& options);
   ~CurlTokenFetcher() override;
 

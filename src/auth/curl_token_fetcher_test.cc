@@ -14,6 +14,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <mutex>
 
@@ -28,14 +30,19 @@ constexpr auto kWait = std::chrono::seconds(15);
 // The fake server as a child process; killed (and reaped) on destruction.
 class OAuthServerProcess {
  public:
-  bool Start() {
+  bool Start(const std::string& cert = "", const std::string& key = "") {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return false;
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
       ::dup2(fds[1], STDOUT_FILENO);
-      ::execl(BP_PYTHON3, BP_PYTHON3, BP_OAUTH_SERVER_PY, "--port", "0", nullptr);
+      if (cert.empty()) {
+        ::execl(BP_PYTHON3, BP_PYTHON3, BP_OAUTH_SERVER_PY, "--port", "0", nullptr);
+      } else {
+        ::execl(BP_PYTHON3, BP_PYTHON3, BP_OAUTH_SERVER_PY, "--port", "0", "--tls-cert",
+                cert.c_str(), "--tls-key", key.c_str(), nullptr);
+      }
       ::_exit(127);
     }
     ::close(fds[1]);
@@ -76,8 +83,8 @@ class OAuthServerProcess {
     }
   }
 
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  std::string Url(const std::string& path, const char* scheme = "http") const {
+    return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_) + path;
   }
 
  private:
@@ -271,6 +278,49 @@ TEST_F(CurlTokenFetcherTest, ShutdownCompletesTransfersInFlight) {
   ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
   FetchResponse r = future.get();
   EXPECT_EQ(r.transport, FetchResponse::Transport::kNetworkError);
+}
+
+TEST(CurlTokenFetcherCreateTest, RejectsUnusableCaFile) {
+  CurlTokenFetcher::Options options;
+  options.ca_file = "/nonexistent/ca.pem";
+  EXPECT_EQ(CurlTokenFetcher::Create(options).status().code(), StatusCode::kIoError);
+  options.ca_file = BP_OAUTH_SERVER_PY;  // readable, but not PEM
+  EXPECT_EQ(CurlTokenFetcher::Create(options).status().code(), StatusCode::kValidation);
+}
+
+// TLS verification is on: a self-signed endpoint fails unless its CA is configured.
+TEST(CurlTokenFetcherTlsTest, VerifiesCertificatesAndAcceptsAnExtraCa) {
+  char tmpl[] = "/tmp/bp_oauth_tls_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+      "-nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+      "-keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI needed to make a test certificate";
+  {
+    OAuthServerProcess server;
+    ASSERT_TRUE(server.Start(dir + "/cert.pem", dir + "/key.pem"));
+    OAuthConfig c;
+    c.authorization_endpoint = server.Url("/token", "https");
+    c.client_id = "any";
+    c.client_secret = "any";
+
+    auto plain = CurlTokenFetcher::Create({});
+    ASSERT_TRUE(plain.ok());
+    FetchResponse r = FetchAndWait(**plain, BuildTokenRequest(c));
+    EXPECT_EQ(r.transport, FetchResponse::Transport::kNetworkError) << r.status;
+
+    CurlTokenFetcher::Options options;
+    options.ca_file = dir + "/cert.pem";
+    auto trusting = CurlTokenFetcher::Create(options);
+    ASSERT_TRUE(trusting.ok()) << trusting.status().ToString();
+    r = FetchAndWait(**trusting, BuildTokenRequest(c));
+    ASSERT_EQ(r.transport, FetchResponse::Transport::kOk) << r.error;
+    EXPECT_EQ(ClassifyFetchResponse(r, 0).kind, TokenResult::Kind::kOk) << r.body;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // The cache with the real fetcher: token, protected call, 401 -> Invalidate -> new token.

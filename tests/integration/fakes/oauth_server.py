@@ -4,7 +4,7 @@
 Python 3 standard library only. Listens on 127.0.0.1 only.
 
     oauth_server.py --port 0 [--lifetime 3600] [--token-type Bearer]
-                    [--client-id ID --client-secret SECRET]
+                    [--client-id ID --client-secret SECRET] [--tls-cert PEM --tls-key PEM]
 
 The first stdout line is ``PORT=<n>`` (flushed), so a test can start it with ``--port 0``.
 
@@ -36,6 +36,7 @@ import base64
 import binascii
 import json
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -274,12 +275,18 @@ def main():
     parser.add_argument("--token-type", default="Bearer")
     parser.add_argument("--client-id", default="")
     parser.add_argument("--client-secret", default="")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate chain")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     args = parser.parse_args()
     if args.lifetime == int(args.lifetime):
         args.lifetime = int(args.lifetime)
     STATE = State(args)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print("PORT=%d" % server.server_address[1], flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
