@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "pattern/bench_match.h"
 #include "server/app.h"
+#include "server/bench_commands.h"
 #include "server/config.h"
 
 namespace {
@@ -64,6 +65,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "serve") return Serve(argc - 2, argv + 2);
+  if (cmd == "bench-ingest") return bp::server::RunBenchIngest(argc - 2, argv + 2);
+  if (cmd == "bench-sink") return bp::server::RunBenchSink(argc - 2, argv + 2);
   if (cmd == "bench-match") return bp::pattern::RunBenchMatch(argc - 1, argv + 1);
   std::fprintf(stderr, "bridgeport: unknown command '%s' (see bridgeport --help)\n", argv[1]);
   return 2;
