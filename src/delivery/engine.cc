@@ -100,6 +100,7 @@ Status EngineImpl::Recover() {
 }
 
 void EngineImpl::StartThread() {
+  dispatch_after_mono_ = d_.clock->MonotonicMicros() + 1'000'000;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -217,6 +218,7 @@ void EngineImpl::Dispatch(Lane& lane) {
 }
 
 void EngineImpl::DispatchAll() {
+  if (d_.clock->MonotonicMicros() < dispatch_after_mono_) return;
   std::vector<Lane*> lanes(active_.begin(), active_.end());
   for (Lane* lane : lanes) {
     Dispatch(*lane);
@@ -226,6 +228,7 @@ void EngineImpl::DispatchAll() {
 
 int64_t EngineImpl::NextWakeMicros(int64_t now_mono) {
   int64_t wake = now_mono + 100'000;  // housekeeping tick
+  if (!active_.empty() && dispatch_after_mono_ > now_mono) wake = std::min(wake, dispatch_after_mono_);
   if (!timers_.empty()) {
     int64_t delta_ms = timers_.top().due_ms - d_.clock->NowMillis();
     wake = std::min(wake, now_mono + std::max<int64_t>(0, delta_ms * 1000));

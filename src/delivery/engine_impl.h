@@ -92,6 +92,9 @@ class EngineImpl final : public DeliveryEngine {
   int64_t last_gauge_mono_ = 0;
   int64_t last_auth_tick_mono_ = 0;
   int64_t last_retention_mono_ = 0;
+  // No attempt starts before this time: the limiter's window from before a restart is unknown,
+  // so waiting one full window keeps the rate promise across restarts.
+  int64_t dispatch_after_mono_ = 0;
 
   // Hot metrics.
   metrics::Histogram* ingest_to_invocation_ = nullptr;
