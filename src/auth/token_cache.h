@@ -4,7 +4,7 @@
 // the control plane (Reconfigure). It never blocks on the network: fetches go through the
 // TokenFetcher and their outcome is reported to the AuthListener.
 //
-// Rules (docs/auth.md):
+// Rules (docs/semantics.md):
 //  - single flight: at most one token fetch in flight;
 //  - at most one fetch start per second (kMinFetchInterval), whatever triggers it;
 //  - a token is used until it expires; once it is within RefreshMargin(lifetime) =

@@ -211,7 +211,7 @@ TEST_F(HttpClientTest, ResetWithoutResponseOnFreshConnection) {
 
 // libcurl re-sends once, on a new connection, a request whose reused keep-alive connection died
 // before any response byte (it cannot tell this from an idle close by the server). Documented in
-// docs/delivery.md: the receiver may see the request twice.
+// docs/semantics.md: the receiver may see the request twice.
 TEST_F(HttpClientTest, ResetOnReusedConnectionIsResentOnceByLibcurl) {
   Control("/_control/script", R"([{"reset":true}])");  // warms client_'s connection
   const HttpResult r = Send("POST", "/r", "{}");

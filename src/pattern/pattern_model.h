@@ -86,7 +86,7 @@ class Pattern {
   std::vector<Conjunction> alternatives;
 };
 
-// Limits (documented in docs/patterns.md).
+// Limits (documented in docs/semantics.md).
 inline constexpr size_t kMaxPatternChars = 2048;
 inline constexpr int kMaxWildcardStars = 5;
 inline constexpr size_t kMaxOrAlternatives = 256;

@@ -30,7 +30,7 @@ class InputTemplate {
   // Resolves a placeholder name to its value as JSON text, or nullopt when missing.
   using Resolver = std::function<std::optional<std::string_view>(const std::string&)>;
 
-  // Substitutes every placeholder (see docs/transform.md for the rules). The result of a JSON
+  // Substitutes every placeholder (see docs/semantics.md for the rules). The result of a JSON
   // template is not checked here.
   std::string Render(const Resolver& resolve) const;
 

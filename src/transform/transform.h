@@ -2,7 +2,7 @@
 // HttpParameters, endpoint `*` wildcards, header merge and deny-list (SPEC §6–§8).
 //
 // Pure functions over plain structs: no I/O, no locks, no dependency beyond bp_common. The exact
-// semantics (quoting, missing values, messages) are in docs/transform.md.
+// semantics (quoting, missing values, messages) are in docs/semantics.md.
 //
 // Two kinds of errors leave this module:
 //  * control-plane validation (ValidateTargetInput, ValidateHttpParameters, and
@@ -138,7 +138,7 @@ struct HttpRequestSpec {
   std::vector<std::pair<std::string, std::string>> redacted_headers;
 };
 
-// Builds the final request per SPEC §8 (details in docs/transform.md). Errors are delivery
+// Builds the final request per SPEC §8 (details in docs/semantics.md). Errors are delivery
 // errors with code INVALID_PARAMETER (wildcard count mismatch, illegal header value).
 [[nodiscard]] StatusOr<HttpRequestSpec> BuildHttpRequest(
     std::string_view method, std::string_view endpoint, const HttpParametersSpec& target_params,

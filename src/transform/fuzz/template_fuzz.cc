@@ -1,7 +1,7 @@
 // Fuzzes InputTemplate parsing, validation and rendering.
 //
 // Invariant checked: a transformer that passes PutTargets validation never produces INVALID_JSON
-// for a valid event (docs/transform.md, "JSON templates"), and Build never fails otherwise.
+// for a valid event (docs/semantics.md, "JSON templates"), and Build never fails otherwise.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
