@@ -285,9 +285,19 @@ void EngineImpl::Run() {
 
 void EngineImpl::Sweep() {
   int64_t now_ms = d_.clock->NowMillis();
-  // Parked deliveries past their event age are dead-lettered (NO_PERMISSIONS).
+  // Parked deliveries past their event age are dead-lettered (NO_PERMISSIONS); with
+  // bridgeport:throttle-expiry=age, so are deliveries still waiting for the rate limiter
+  // (THROTTLING). Otherwise throttled deliveries wait as long as it takes.
   for (auto& [key, lane] : lanes_) {
-    if (!lane->parked || lane->ready.empty()) continue;
+    if (lane->ready.empty()) continue;
+    bool throttle_expiry = false;
+    if (!lane->parked && lane->kind == LaneKind::kApi) {
+      if (auto dest = d_.registry->FindDestination(lane->resource)) {
+        auto it = dest->tags.find("bridgeport:throttle-expiry");
+        throttle_expiry = it != dest->tags.end() && it->second == "age";
+      }
+    }
+    if (!lane->parked && !throttle_expiry) continue;
     std::deque<TaskRef> keep;
     std::vector<TaskRef> expired;
     for (const TaskRef& ref : lane->ready) {
@@ -313,10 +323,17 @@ void EngineImpl::Sweep() {
         Cancel(a.task, "target removed");
         continue;
       }
-      FailPermanent(a, "NO_PERMISSIONS",
-                    "The destination was inactive (connection not authorized) until the event "
-                    "exceeded its MaximumEventAgeInSeconds.",
-                    ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
+      if (lane->parked) {
+        FailPermanent(a, "NO_PERMISSIONS",
+                      "The destination was inactive (connection not authorized) until the event "
+                      "exceeded its MaximumEventAgeInSeconds.",
+                      ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
+      } else {
+        FailPermanent(a, "THROTTLING",
+                      "The event waited for the destination's rate limit beyond its "
+                      "MaximumEventAgeInSeconds (bridgeport:throttle-expiry=age).",
+                      ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
+      }
     }
   }
   // Attempt records older than the retention are deleted once every 10 minutes.
