@@ -7,6 +7,7 @@
 #include "model/validation.h"
 #include "registry/registry.h"
 #include "registry/registry_internal.h"
+#include "registry/settings.h"
 
 namespace bp::registry {
 
@@ -62,6 +63,11 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   }
   BP_ASSIGN_OR_RETURN(auto compiled, pattern::CompilePattern(*pattern));
   BP_RETURN_IF_ERROR(ValidateTags(tags, options_.limits.max_tags));
+  if (tags) {
+    for (const auto& t : *tags) {
+      BP_RETURN_IF_ERROR(ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
+    }
+  }
 
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
