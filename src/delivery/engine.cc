@@ -33,6 +33,24 @@ metrics::Counter& EngineImpl::Count(const std::string& name, const std::string& 
   return d_.metrics->GetCounter(name, help, l);
 }
 
+metrics::Counter& EngineImpl::Invocations(std::string_view outcome) {
+  auto it = invocations_.find(outcome);
+  if (it != invocations_.end()) return *it->second;
+  metrics::Counter* c = &Count("bridgeport_invocations_total", "Deliveries finished, by outcome",
+                               {{"outcome", std::string(outcome)}});
+  invocations_.emplace(std::string(outcome), c);
+  return *c;
+}
+
+metrics::Counter& EngineImpl::Attempts(Lane& lane, const std::string& result_class) {
+  auto it = lane.attempts_by_result.find(result_class);
+  if (it != lane.attempts_by_result.end()) return *it->second;
+  metrics::Counter* c = &Count("bridgeport_invocation_attempts_total", "Delivery attempts by result",
+                               {{"destination", lane.resource}, {"result", result_class}});
+  lane.attempts_by_result.emplace(result_class, c);
+  return *c;
+}
+
 uint64_t EngineImpl::NextSeq() { return next_seq_.fetch_add(1); }
 
 void EngineImpl::Post(std::function<void()> fn) {

@@ -267,7 +267,7 @@ void EngineImpl::StartQueueAttempt(Lane& lane, std::shared_ptr<Attempt> attempt,
   auto msg = std::make_shared<queue::PreparedMessage>(std::move(*prepared));
   b.Delete(store::Family::kTasks, TaskKey(a.task.seq));
   RecordAttempt(a, nullptr, "success", "", "", 0, b);
-  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "success"}}).Inc();
+  Invocations("success").Inc();
   d_.store->WriteAsync(std::move(b), [this, msg](Status s) {
     if (s.ok()) d_.queues->OnCommitted(*msg);
   });
@@ -292,7 +292,7 @@ void EngineImpl::StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   }
   b.Delete(store::Family::kTasks, TaskKey(a.task.seq));
   RecordAttempt(a, nullptr, "success", "", "", 0, b);
-  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "success"}}).Inc();
+  Invocations("success").Inc();
   auto new_tasks = std::make_shared<std::vector<NewTask>>(std::move(*tasks));
   d_.store->WriteAsync(std::move(b), [this, new_tasks](Status s) {
     if (s.ok()) Enqueue(std::move(*new_tasks));
@@ -307,9 +307,7 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   if (!lane.ready.empty()) active_.insert(&lane);
   std::string result_class = ResultClass(result);
   std::string dest_name = lane.resource;
-  Count("bridgeport_invocation_attempts_total", "Delivery attempts by result",
-        {{"destination", dest_name}, {"result", result_class}})
-      .Inc();
+  Attempts(lane, result_class).Inc();
   attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
   Outcome outcome = Classify(result, a.policy);
   int64_t now_ms = d_.clock->NowMillis();
@@ -386,7 +384,7 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
 
 void EngineImpl::Succeed(Attempt& a, store::WriteBatch batch) {
   batch.Delete(store::Family::kTasks, TaskKey(a.task.seq));
-  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "success"}}).Inc();
+  Invocations("success").Inc();
   d_.store->WriteAsync(std::move(batch), [](Status s) {
     if (!s.ok()) log::Error("delivery", "cannot record a delivery; it may be repeated", {{"error", s.ToString()}});
   });
@@ -404,7 +402,7 @@ void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string me
               {"error_code", std::string(code)}, {"attempt", a.task.retries + 1},
               {"exhausted", std::string(ExhaustedRetryConditionName(exhausted))}});
   if (dlq.empty()) {
-    Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "dropped"}}).Inc();
+    Invocations("dropped").Inc();
     Count("bridgeport_dropped_total", "Events dropped for a target", {{"reason", "no_dlq"}, {"error_code", std::string(code)}}).Inc();
     d_.store->WriteAsync(std::move(batch), [](Status) {});
     return;
@@ -431,13 +429,13 @@ void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string me
                {{"event_id", a.task.event_id}, {"queue", dlq}, {"error", prepared.status().ToString()}});
     Count("bridgeport_dlq_send_failures_total", "Dead-letter sends that failed", {}).Inc();
     Count("bridgeport_dropped_total", "Events dropped for a target", {{"reason", "dlq_unavailable"}, {"error_code", std::string(code)}}).Inc();
-    Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "dropped"}}).Inc();
+    Invocations("dropped").Inc();
     d_.store->WriteAsync(std::move(batch), [](Status) {});
     return;
   }
   d_.queues->AddToBatch(batch, *prepared);
   Count("bridgeport_dlq_sends_total", "Events sent to dead-letter queues", {}).Inc();
-  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "dlq"}}).Inc();
+  Invocations("dlq").Inc();
   auto msg = std::make_shared<queue::PreparedMessage>(std::move(*prepared));
   d_.store->WriteAsync(std::move(batch), [this, msg](Status s) {
     if (s.ok()) d_.queues->OnCommitted(*msg);
@@ -447,7 +445,7 @@ void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string me
 void EngineImpl::Cancel(const TaskRecord& task, std::string_view why) {
   store::WriteBatch b;
   b.Delete(store::Family::kTasks, TaskKey(task.seq));
-  Count("bridgeport_invocations_total", "Deliveries finished, by outcome", {{"outcome", "cancelled"}}).Inc();
+  Invocations("cancelled").Inc();
   log::Info("delivery", "pending delivery cancelled",
             {{"event_id", task.event_id}, {"rule", task.rule}, {"target", task.target_id}, {"reason", std::string(why)}});
   d_.store->WriteAsync(std::move(b), [](Status) {});

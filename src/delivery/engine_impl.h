@@ -64,8 +64,10 @@ class EngineImpl final : public DeliveryEngine {
   void OnConnectionChanged(const std::string& name);
   void TickAuth();
 
-  // Metrics helpers.
+  // Metrics helpers. Count() looks a series up (mutex + map); hot paths use the cached pointers.
   metrics::Counter& Count(const std::string& name, const std::string& help, const metrics::Labels& l);
+  metrics::Counter& Invocations(std::string_view outcome);
+  metrics::Counter& Attempts(Lane& lane, const std::string& result_class);
 
   EngineDeps d_;
   std::mt19937_64 rng_{std::random_device{}()};
@@ -99,6 +101,7 @@ class EngineImpl final : public DeliveryEngine {
   // Hot metrics.
   metrics::Histogram* ingest_to_invocation_ = nullptr;
   metrics::Histogram* attempt_duration_ = nullptr;
+  std::map<std::string, metrics::Counter*, std::less<>> invocations_;
 };
 
 }  // namespace bp::delivery

@@ -44,6 +44,7 @@ struct Lane {
   bool throttled = false;  // the limiter refused a start while work was ready
   bool waiting_token = false;
   metrics::Counter* throttled_waits = nullptr;
+  std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series
 };
 
 struct Timer {

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <unordered_map>
+
 #include "common/ids.h"
 #include "common/log.h"
 #include "delivery/task_record.h"
@@ -44,10 +46,29 @@ std::string_view StringOr(const json::object& o, std::string_view key, bool* pre
 
 }  // namespace
 
+Ingest::BusCounters& Ingest::CountersFor(const std::string& bus) {
+  // Per-thread cache: series lookups take the metrics registry's mutex.
+  thread_local std::unordered_map<std::string, BusCounters> cache;
+  thread_local const metrics::Registry* owner = nullptr;
+  if (owner != &metrics_) {
+    cache.clear();
+    owner = &metrics_;
+  }
+  auto it = cache.find(bus);
+  if (it != cache.end()) return it->second;
+  BusCounters c;
+  c.ingested = &metrics_.GetCounter("bridgeport_events_ingested_total", "Events accepted by PutEvents", {{"bus", bus}});
+  c.matched = &metrics_.GetCounter("bridgeport_events_matched_total", "Rule matches at ingest", {{"bus", bus}});
+  return cache.emplace(bus, c).first->second;
+}
+
 Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::DeliveryEngine& engine,
                metrics::Registry& metrics, const Clock& clock, IngestOptions options)
     : store_(store), registry_(registry), engine_(engine), metrics_(metrics), clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      commit_seconds_(&metrics.GetHistogram("bridgeport_store_commit_seconds",
+                                            "Time from PutEvents batch submit to durable commit", {},
+                                            metrics::LatencyBuckets())) {}
 
 int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id,
                   const std::string& envelope, int64_t ingestion_ms, int hops,
@@ -251,10 +272,9 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     size_t before = tasks->size();
     int matched = Route(*routes, r.event_id, env, now_ms, 0, batch, *tasks);
     r.needs_commit = tasks->size() > before;
-    metrics_.GetCounter("bridgeport_events_ingested_total", "Events accepted by PutEvents", {{"bus", bus}}).Inc();
-    if (matched) {
-      metrics_.GetCounter("bridgeport_events_matched_total", "Rule matches at ingest", {{"bus", bus}}).Inc(matched);
-    }
+    BusCounters& counters = CountersFor(bus);
+    counters.ingested->Inc();
+    if (matched) counters.matched->Inc(matched);
   }
 
   auto finish = [this, results, reply = std::move(reply)](bool committed, const Status& status) {
@@ -290,9 +310,7 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
   }
   int64_t start = clock_.MonotonicMicros();
   store_.WriteAsync(std::move(batch), [this, tasks, start, finish = std::move(finish)](Status s) {
-    metrics_.GetHistogram("bridgeport_store_commit_seconds", "Time from submit to durable commit", {},
-                          metrics::LatencyBuckets())
-        .Observe(static_cast<double>(clock_.MonotonicMicros() - start) / 1e6);
+    commit_seconds_->Observe(static_cast<double>(clock_.MonotonicMicros() - start) / 1e6);
     if (s.ok()) engine_.Enqueue(std::move(*tasks));
     finish(s.ok(), s);
   });

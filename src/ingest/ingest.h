@@ -49,12 +49,19 @@ class Ingest {
             const std::string& envelope, int64_t ingestion_ms, int hops, store::WriteBatch& batch,
             std::vector<delivery::NewTask>& tasks);
 
+  struct BusCounters {
+    metrics::Counter* ingested = nullptr;
+    metrics::Counter* matched = nullptr;
+  };
+  BusCounters& CountersFor(const std::string& bus);
+
   store::Store& store_;
   registry::Registry& registry_;
   delivery::DeliveryEngine& engine_;
   metrics::Registry& metrics_;
   const Clock& clock_;
   const IngestOptions options_;
+  metrics::Histogram* commit_seconds_;
 };
 
 }  // namespace bp::ingest
