@@ -20,6 +20,7 @@ class DataPlaneImpl final : public DataPlane {
  public:
   Status Init(const Config& config, store::Store& store, registry::Registry& registry,
               queue::QueueService& queues, api::EventsApi& api) {
+    store_ = &store;
     delivery::CurlHttpClientOptions http_opts;
     http_opts.extra_ca_file = config.ca_file;
     BP_ASSIGN_OR_RETURN(http_, delivery::CurlMultiHttpClient::Create(http_opts));
@@ -62,12 +63,16 @@ class DataPlaneImpl final : public DataPlane {
     if (engine_) engine_->Stop();
     http_.reset();           // completes in-flight transfers ("shutdown") after the engine stopped
     token_fetcher_.reset();
+    // Commit callbacks reference the engine and the queue service: let every queued batch land
+    // (batches apply in order, so an empty synchronous write waits for all of them).
+    if (store_) store_->Write(store::WriteBatch()).IgnoreError();
   }
 
   ~DataPlaneImpl() override { Stop(); }
 
  private:
   metrics::Registry metrics_;
+  store::Store* store_ = nullptr;
   std::unique_ptr<delivery::CurlMultiHttpClient> http_;
   std::unique_ptr<auth::CurlTokenFetcher> token_fetcher_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
