@@ -168,6 +168,14 @@ def metric(server, name, **labels):
                if n == name and all(l.get(k) == str(val) for k, val in labels.items()))
 
 
+def _die_with_parent():
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux or no libc: the atexit hook still applies
+        pass
+
+
 class Server:
     """One bridgeport process (and its successors after restart()) on a fixed data dir."""
 
@@ -212,8 +220,12 @@ class Server:
         try:
             log.write(("--- start %s ---\n" % " ".join(args)).encode())
             log.flush()
+            # From the main thread the child also gets SIGTERM if this interpreter dies without
+            # running atexit (e.g. SIGKILL from a test-runner timeout). PR_SET_PDEATHSIG fires
+            # when the forking *thread* exits, so it is not used for starts from other threads.
+            preexec = _die_with_parent if threading.current_thread() is threading.main_thread() else None
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=log, env=env, start_new_session=True)
+                                         stderr=log, env=env, preexec_fn=preexec)
         finally:
             log.close()
         with _live_lock:

@@ -4,6 +4,7 @@ One server per test class; every test uses its own resource names so tests are i
 """
 
 import json
+import threading
 import unittest
 
 import harness
@@ -89,6 +90,13 @@ class EventBusTest(ControlPlaneCase):
                             "Event bus bus-a does not exist.", Name="bus-a")
         # Idempotent delete.
         self.events.delete_event_bus(Name="bus-a")
+
+    def test_update_event_bus(self):
+        self.events.create_event_bus(Name="upd", Description="old")
+        out = self.events.update_event_bus(Name="upd", Description="new")
+        self.assertEqual(out["Arn"], BUS_ARN % "upd")
+        self.assertEqual(self.events.describe_event_bus(Name="upd")["Description"], "new")
+        self.assertAwsError(self.events.update_event_bus, "ResourceNotFoundException", Name="nobus")
 
     def test_default_bus(self):
         d = self.events.describe_event_bus()
@@ -305,6 +313,28 @@ class TargetTest(ControlPlaneCase):
         ids = [t["Id"] for t in self.events.list_targets_by_rule(Rule="tr")["Targets"]]
         self.assertEqual(ids, ["b"])
 
+    def test_put_rule_keeps_targets(self):
+        self.make_rule("keep", pattern={"source": ["a"]})
+        self.events.put_targets(Rule="keep", Targets=[self.target("k1")])
+        self.make_rule("keep", pattern={"source": ["b"]}, State="DISABLED")
+        self.assertEqual([t["Id"] for t in self.events.list_targets_by_rule(Rule="keep")["Targets"]],
+                         ["k1"])
+        self.events.enable_rule(Name="keep")
+        self.assertEqual(len(self.events.list_targets_by_rule(Rule="keep")["Targets"]), 1)
+
+    def test_event_bus_target(self):
+        self.events.create_event_bus(Name="fwd-dst")
+        self.make_rule("fwd")
+        arn = "arn:aws:events:%s:%s:event-bus/fwd-dst" % (REGION, ACCOUNT)
+        self.events.put_targets(Rule="fwd", Targets=[self.target("bus", arn=arn)])
+        self.assertEqual(self.events.list_targets_by_rule(Rule="fwd")["Targets"][0]["Arn"], arn)
+        self.assertAwsError(self.events.put_targets, "ValidationException", Rule="fwd",
+                            Targets=[self.target("bus2", arn=arn, Input='{"a":1}')])
+        self.assertAwsError(self.events.put_targets, "ValidationException", Rule="fwd", Targets=[
+            self.target("self", arn="arn:aws:events:%s:%s:event-bus/default" % (REGION, ACCOUNT))])
+        self.assertAwsError(self.events.put_targets, "ValidationException", Rule="fwd", Targets=[
+            self.target("far", arn="arn:aws:events:eu-west-1:%s:event-bus/fwd-dst" % ACCOUNT)])
+
     def test_delete_rule_refused_while_targets_exist(self):
         self.make_rule("busy")
         self.events.put_targets(Rule="busy", Targets=[self.target("t1")])
@@ -359,6 +389,36 @@ class TargetTest(ControlPlaneCase):
         self.assertAwsError(self.events.put_targets, "ResourceNotFoundException", Rule="ghost",
                             Targets=[self.target("g")])
         self.assertEqual(self.events.list_targets_by_rule(Rule="tv")["Targets"], [])
+
+
+class ConcurrencyTest(ControlPlaneCase):
+    def test_parallel_puts_on_one_bus(self):
+        self.events.create_event_bus(Name="busy-bus")
+        errors = []
+
+        def worker(w):
+            c = harness.client(self.server)
+            try:
+                for i in range(15):
+                    name = "w%d-r%02d" % (w, i)
+                    c.put_rule(Name=name, EventBusName="busy-bus",
+                               EventPattern=json.dumps({"source": [name]}))
+                    if i % 3 == 0:
+                        c.delete_rule(Name="w%d-r%02d" % (w, i), EventBusName="busy-bus")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(w,)) for w in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        self.assertEqual(errors, [])
+        expected = sorted("w%d-r%02d" % (w, i) for w in range(6) for i in range(15) if i % 3 != 0)
+        rules = self.events.list_rules(EventBusName="busy-bus")["Rules"]
+        self.assertEqual(sorted(r["Name"] for r in rules), expected)
+        for r in rules:
+            self.assertEqual(json.loads(r["EventPattern"]), {"source": [r["Name"]]})
 
 
 class TestEventPatternTest(ControlPlaneCase):

@@ -136,6 +136,19 @@ class NonLoopbackListenerTest(SignedServerCase):
     def test_listener_is_not_loopback(self):
         self.assertEqual(self.server.listen_host, "0.0.0.0")
 
+    def test_http_endpoints_refused_by_default(self):
+        # Outside loopback dev mode destinations must be https:// (SPEC §8).
+        events = harness.client(self.server, access_key=KEY_ID, secret_key=SECRET)
+        conn = events.create_connection(
+            Name="nl-conn", AuthorizationType="API_KEY",
+            AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})
+        with self.assertRaises(ClientError) as cm:
+            events.create_api_destination(Name="nl-http", ConnectionArn=conn["ConnectionArn"],
+                                          InvocationEndpoint="http://127.0.0.1:9/x", HttpMethod="POST")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationException")
+        events.create_api_destination(Name="nl-https", ConnectionArn=conn["ConnectionArn"],
+                                      InvocationEndpoint="https://127.0.0.1:9/x", HttpMethod="POST")
+
 
 class LoopbackDevModeTest(unittest.TestCase):
     """Without --require-signatures a loopback listener accepts unsigned and unknown-key requests."""
