@@ -120,6 +120,30 @@ class ConnectionTest(ControlPlaneCase):
         self.assertEqual(self.events.describe_api_destination(Name="deauth-dest")["ApiDestinationState"],
                          "ACTIVE")
 
+    @unittest.expectedFailure  # server bug: a type change drops InvocationHttpParameters
+    def test_type_change_keeps_invocation_parameters(self):
+        self.events.create_connection(
+            Name="retype", AuthorizationType="BASIC",
+            AuthParameters={"BasicAuthParameters": {"Username": "u", "Password": "p"},
+                            "InvocationHttpParameters": {"HeaderParameters": [{"Key": "X-Plain", "Value": "v"}]}})
+        self.events.update_connection(Name="retype", AuthorizationType="API_KEY", AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})
+        d = self.events.describe_connection(Name="retype")
+        self.assertEqual(d["AuthorizationType"], "API_KEY")
+        self.assertNotIn("BasicAuthParameters", d["AuthParameters"])
+        self.assertEqual(d["AuthParameters"]["InvocationHttpParameters"]["HeaderParameters"],
+                         [{"Key": "X-Plain", "Value": "v"}])
+
+    @unittest.expectedFailure  # server bug: erased secrets re-authorized by a description change
+    def test_deauthorized_needs_new_credentials(self):
+        self.events.create_connection(Name="deauth-desc", AuthorizationType="BASIC", AuthParameters={
+            "BasicAuthParameters": {"Username": "u", "Password": "p"}})
+        self.events.deauthorize_connection(Name="deauth-desc")
+        self.events.update_connection(Name="deauth-desc", Description="only the description")
+        # SPEC §7: secrets are erased on deauthorization; only new credentials re-authorize.
+        self.assertEqual(self.events.describe_connection(Name="deauth-desc")["ConnectionState"],
+                         "DEAUTHORIZED")
+
     def test_list_by_prefix_and_delete(self):
         for n in ("lc-a", "lc-b", "lc-c"):
             self.make_connection(n)
@@ -310,7 +334,53 @@ class TagTest(ControlPlaneCase):
 class RestrictedConfigTest(ControlPlaneCase):
     """Limits and http:// endpoints as a non-loopback deployment would configure them."""
 
-    server_args = ("--max-rules-per-bus", "3", "--allow-http-endpoints", "false")
+    server_args = ("--max-rules-per-bus", "3", "--allow-http-endpoints", "false", "--max-buses", "4",
+                   "--max-targets-per-rule", "2", "--max-connections", "3", "--max-destinations", "2")
+
+    def fill_until_limit(self, create, count, limit):
+        """Creates resources until LimitExceededException; returns the names created."""
+        made = []
+        for i in range(limit + 1):
+            name = "fill-%d" % i
+            try:
+                create(name)
+            except ClientError as e:
+                self.assertEqual(harness.error_code(e), "LimitExceededException")
+                break
+            made.append(name)
+        else:
+            self.fail("no LimitExceededException after %d creates" % (limit + 1))
+        self.assertEqual(count(), limit)
+        return made
+
+    def test_resource_count_limits(self):
+        made = self.fill_until_limit(lambda n: self.events.create_event_bus(Name=n),
+                                     lambda: len(self.events.list_event_buses()["EventBuses"]), 4)
+        for n in made:
+            self.events.delete_event_bus(Name=n)
+        self.events.create_event_bus(Name="after-limit")  # deleting frees room
+        self.events.delete_event_bus(Name="after-limit")
+        made = self.fill_until_limit(lambda n: self.make_connection(n),
+                                     lambda: len(self.events.list_connections()["Connections"]), 3)
+        conn = self.events.describe_connection(Name=made[0])["ConnectionArn"]
+        dests = self.fill_until_limit(lambda n: self.make_destination(n, conn, "https://127.0.0.1:9/"),
+                                      lambda: len(self.events.list_api_destinations()["ApiDestinations"]), 2)
+        for n in dests:
+            self.events.delete_api_destination(Name=n)
+        for n in made:
+            self.events.delete_connection(Name=n)
+
+    def test_targets_per_rule_limit(self):
+        conn = self.make_connection("tl-conn")["ConnectionArn"]
+        dest = self.make_destination("tl-dest", conn, "https://127.0.0.1:9/")["ApiDestinationArn"]
+        self.make_rule("tl-rule")
+        self.events.put_targets(Rule="tl-rule", Targets=[{"Id": "a", "Arn": dest}, {"Id": "b", "Arn": dest}])
+        self.assertAwsError(self.events.put_targets, "LimitExceededException", Rule="tl-rule",
+                            Targets=[{"Id": "c", "Arn": dest}])
+        self.events.remove_targets(Rule="tl-rule", Ids=["a", "b"])
+        self.events.delete_rule(Name="tl-rule")
+        self.events.delete_api_destination(Name="tl-dest")
+        self.events.delete_connection(Name="tl-conn")
 
     def test_rules_per_bus_limit(self):
         self.events.create_event_bus(Name="small")
