@@ -114,6 +114,28 @@ class PersistenceTest(unittest.TestCase):
                 for secret in (b"p-secret", b"hdr-hidden-77", b"oauth-cs-99"):
                     self.assertNotIn(secret, data, os.path.join(root, f))
 
+    def test_second_server_on_same_data_dir_refuses(self):
+        self.client().create_event_bus(Name="owned")
+        other = harness.Server(self.server.data_dir)
+        with self.assertRaises(RuntimeError):
+            other.start(timeout=10)
+        self.assertFalse(other.running())
+        self.assertEqual(self.client().describe_event_bus(Name="owned")["Name"], "owned")
+
+    def test_wrong_master_key_refuses_to_start(self):
+        events = self.client()
+        events.create_connection(Name="sealed", AuthorizationType="BASIC", AuthParameters={
+            "BasicAuthParameters": {"Username": "u", "Password": "p-secret"}})
+        self.server.stop()
+        self.server.env = {"BRIDGEPORT_MASTER_KEY": "11" * 32}
+        with self.assertRaises(RuntimeError) as cm:
+            self.server.start(timeout=10)
+        self.assertIn("master key", str(cm.exception))
+        self.server.env = None
+        self.server.start()
+        d = self.client().describe_connection(Name="sealed")
+        self.assertEqual(d["ConnectionState"], "AUTHORIZED")
+
     def test_everything_survives_kill9(self):
         events = self.client()
         self.create_everything(events)
