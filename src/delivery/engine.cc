@@ -217,6 +217,18 @@ void EngineImpl::Dispatch(Lane& lane) {
     }
   }
   lane.waiting_token = false;
+  if (lane.kind == LaneKind::kApi) {
+    // An OAuth destination whose token is still being fetched waits without using its limit.
+    auto dest = d_.registry->FindDestination(lane.resource);
+    auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
+    if (conn && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
+      ConnectionAuth* ca = AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {}));
+      if (ca && ca->cache().Get().kind == auth::Lookup::Kind::kPending) {
+        lane.waiting_token = true;
+        return;
+      }
+    }
+  }
   while (!lane.ready.empty() && lane.inflight < max_inflight && !lane.waiting_token) {
     if (lane.limiter) {
       int64_t now = d_.clock->MonotonicMicros();

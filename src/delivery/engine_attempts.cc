@@ -109,40 +109,33 @@ void EngineImpl::StartAttempt(Lane& lane, const TaskRef& ref) {
     ingest_to_invocation_->Observe(
         std::max<double>(0, (attempt->start_wall_us / 1000.0 - attempt->task.ingestion_ms) / 1000.0));
   }
-  Status perr;
-  auto payload_builder = PayloadFor(attempt->target, &perr);
-  std::string payload;
-  if (payload_builder) {
-    transform::EventContext ctx;
-    ctx.event_json = attempt->task.event_json;
-    ctx.rule_arn = attempt->target->rule_arn;
-    ctx.rule_name = attempt->target->rule_name;
-    ctx.ingestion_time_seconds = attempt->task.ingestion_ms / 1000;
-    auto built = payload_builder->Build(ctx);
-    if (built.ok()) {
-      payload = std::move(*built);
-    } else {
-      perr = built.status();
-    }
-  }
-  if (!perr.ok()) {
-    auto de = transform::ParseDeliveryError(perr);
-    attempt->settings = d_.defaults;
-    attempt->policy = PolicyFor(*attempt->target, attempt->settings);
-    FailPermanent(*attempt, de ? transform::DeliveryErrorCodeName(de->code) : "INTERNAL_ERROR",
-                  de ? de->message : perr.message(), ExhaustedRetryCondition::kNone, store::WriteBatch());
-    return;
-  }
   switch (lane.kind) {
-    case LaneKind::kApi:
-      attempt->task.event_json.swap(attempt->task.event_json);
-      StartApiAttempt(lane, attempt);
-      // The payload is built again inside StartApiAttempt's request; keep it simple: pass via task.
+    case LaneKind::kApi: StartApiAttempt(lane, attempt); break;
+    case LaneKind::kQueue: {
+      attempt->settings = d_.defaults;
+      attempt->policy = PolicyFor(*attempt->target, attempt->settings);
+      auto payload = BuildPayload(*attempt);
+      if (payload) StartQueueAttempt(lane, attempt, *payload);
       break;
-    case LaneKind::kQueue: StartQueueAttempt(lane, attempt, payload); break;
+    }
     case LaneKind::kBus: StartBusAttempt(lane, attempt); break;
   }
-  (void)payload;
+}
+
+std::optional<std::string> EngineImpl::BuildPayload(Attempt& a) {
+  Status perr;
+  auto builder = PayloadFor(a.target, &perr);
+  if (builder) {
+    transform::EventContext ctx{a.task.event_json, a.target->rule_arn, a.target->rule_name,
+                                a.task.ingestion_ms / 1000};
+    auto built = builder->Build(ctx);
+    if (built.ok()) return std::move(*built);
+    perr = built.status();
+  }
+  auto de = transform::ParseDeliveryError(perr);
+  FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INTERNAL_ERROR",
+                de ? de->message : perr.message(), ExhaustedRetryCondition::kNone, store::WriteBatch());
+  return std::nullopt;
 }
 
 void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
@@ -199,20 +192,8 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
         return;
     }
   }
-  // Payload again (cheap: compiled builder) — the one computed by StartAttempt is not kept to
-  // avoid copying large events.
-  Status perr;
-  auto builder = PayloadFor(a.target, &perr);
-  transform::EventContext ctx{a.task.event_json, a.target->rule_arn, a.target->rule_name,
-                              a.task.ingestion_ms / 1000};
-  auto payload = builder ? builder->Build(ctx) : StatusOr<std::string>(perr);
-  if (!payload.ok()) {
-    auto de = transform::ParseDeliveryError(payload.status());
-    FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INTERNAL_ERROR",
-                  de ? de->message : payload.status().message(), ExhaustedRetryCondition::kNone,
-                  store::WriteBatch());
-    return;
-  }
+  auto payload = BuildPayload(a);
+  if (!payload) return;
   auto http_params = HttpParametersFromJson(a.target->config);
   if (!http_params.ok()) {
     FailPermanent(a, "INVALID_PARAMETER", http_params.status().message(), ExhaustedRetryCondition::kNone,

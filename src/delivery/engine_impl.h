@@ -45,6 +45,8 @@ class EngineImpl final : public DeliveryEngine {
   void StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt);
   void StartQueueAttempt(Lane& lane, std::shared_ptr<Attempt> attempt, const std::string& payload);
   void StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt);
+  // The target's payload for this event, or nullopt after failing the delivery (INVALID_JSON, ...).
+  std::optional<std::string> BuildPayload(Attempt& attempt);
   void OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result);
   void Succeed(Attempt& attempt, store::WriteBatch batch);
   void FailPermanent(Attempt& attempt, std::string_view code, std::string message,
