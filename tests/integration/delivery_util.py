@@ -60,15 +60,6 @@ def max_in_window(times, window):
     return best
 
 
-def min_span_of(times, count):
-    """Smallest t[i + count - 1] - t[i] over sorted times: the tightest span holding `count`
-    consecutive starts (inf if there are fewer than `count`)."""
-    ts = sorted(times)
-    if len(ts) < count:
-        return float("inf")
-    return min(ts[i + count - 1] - ts[i] for i in range(len(ts) - count + 1))
-
-
 class DeliveryFixture(unittest.TestCase):
     """Base class: one server and one sink per test, both stopped in cleanup."""
 

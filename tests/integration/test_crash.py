@@ -11,7 +11,7 @@ import json
 import unittest
 
 import harness
-from delivery_util import DeliveryFixture, event_ids_seen, max_in_window
+from delivery_util import DeliveryFixture, event_ids_seen, header, max_in_window
 
 JITTER = 0.15  # s: see test_rate_limit.py for why receive windows are shortened by this much
 
@@ -122,6 +122,26 @@ class CrashTest(DeliveryFixture):
         self._wait_all_seen(acked, timeout=30)
         ids = event_ids_seen(self.sink.requests())
         self.assertEqual(sorted(ids), sorted(acked), "each exactly once: nothing was in flight")
+
+    def test_kill9_keeps_a_scheduled_retry_and_its_count(self):
+        self.sink.set_default({"status": 502})
+        # Base 3 s: the first retry is due 1.5-3 s after the failure, after the crash below.
+        self.pipeline("retrycrash", rule_tags={"backoff_base_ms": 3000},
+                      dest_tags={"delivery_headers": "true"})
+        [event_id] = self.put([{"n": 1}])
+        self.sink.wait_for(1)
+        self.wait_deliveries("retrycrash", lambda d: d and d[-1]["outcome"] == "retry")
+        self.server.kill9()
+        self.assertEqual(len(self.sink.requests()), 1)
+        self.sink.set_default({"status": 200})
+        self.server.start()
+        self._refresh_clients()
+        reqs = self.sink.wait_for(2, timeout=15)
+        self.assertEqual([header(r, "X-Bridgeport-Attempt") for r in reqs], ["1", "2"])
+        self.assertEqual(event_ids_seen(reqs), [event_id, event_id])
+        # The retry keeps its due time across the crash (>= 1.5 s after the first failure).
+        self.assertGreaterEqual(reqs[1]["monotonic"] - reqs[0]["monotonic"], 1.5)
+        self.wait_metric("bridgeport_invocations_total", 1, outcome="success")
 
 
 if __name__ == "__main__":

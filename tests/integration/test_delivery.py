@@ -91,7 +91,8 @@ class DeliveryContentTest(DeliveryFixture):
     def test_http_parameters_and_connection_precedence(self):
         conn = self.api_key_connection("params", invocation_params={
             "HeaderParameters": [{"Key": "X-Conflict", "Value": "from-connection"},
-                                 {"Key": "X-Conn-Secret", "Value": "hidden", "IsValueSecret": True}],
+                                 {"Key": "X-Conn-Secret", "Value": "hidden",
+                                  "IsValueSecret": True}],
             "QueryStringParameters": [{"Key": "shared", "Value": "conn"}],
             "BodyParameters": [{"Key": "bp", "Value": "body-param"}]})
         dest = self.destination("params", conn, path="/items/*/sub")

@@ -98,8 +98,8 @@ class RateLimitTest(DeliveryFixture):
         self.assertTrue(all(i in "".join(seen) for i in ids[:5]))
         times = [r["monotonic"] for r in reqs]
         self._assert_window_bound(times, rate, JITTER, "sink")
-        self._assert_window_bound(self._starts_from_records("fifty", total, reqs), rate, SERVER_SLOP,
-                                  "attempt records")
+        self._assert_window_bound(self._starts_from_records("fifty", total, reqs), rate,
+                                  SERVER_SLOP, "attempt records")
         first = min(times)
         busy = int(max(times) - first)
         self.assertGreaterEqual(busy, total // rate - 2, "the backlog cannot drain faster")
