@@ -55,6 +55,7 @@ struct IngestFlags {
   std::string sink_url;
   int dest_rate = 100000;
   bool quiet = false;
+  int64_t max_events = 0;  // 0 = no limit; else the run ends once this many events were sent
 };
 
 int IngestUsage(const std::string& why) {
@@ -62,7 +63,7 @@ int IngestUsage(const std::string& why) {
                "bench-ingest: %s\n"
                "usage: bridgeport bench-ingest --endpoint http://HOST:PORT [--connections C]\n"
                "         [--duration S] [--warmup S] [--rate EPS] [--entries N] [--event-bytes B]\n"
-               "         [--bus NAME] [--source SRC] [--quiet]\n"
+               "         [--events N] [--bus NAME] [--source SRC] [--quiet]\n"
                "         [--setup --sink-url URL [--dest-rate R]]   (--duration 0: setup only)\n",
                why.c_str());
   return 2;
@@ -329,6 +330,8 @@ struct Sample {
 
 struct Totals {
   std::atomic<uint64_t> acked{0}, failed{0}, requests{0}, errors{0};
+  std::atomic<int64_t> budget{INT64_MAX};
+  std::atomic<int> done{0};  // workers finished  // requests left to send (--events)
   std::unique_ptr<std::atomic<uint64_t>[]> acked_per_second {
     new std::atomic<uint64_t>[ kMaxSeconds ]
   };
@@ -368,6 +371,7 @@ void Worker(const IngestFlags& f, int index, int64_t start_us, int64_t end_us, T
     } else if (now >= end_us) {
       break;
     }
+    if (t.budget.fetch_sub(1, std::memory_order_relaxed) <= 0) break;
     int64_t t0 = interval_us > 0 ? next_due : clock.MonotonicMicros();
     next_due += static_cast<int64_t>(interval_us);
     req.Stamp(counter);
@@ -402,6 +406,7 @@ void Worker(const IngestFlags& f, int index, int64_t start_us, int64_t end_us, T
   }
   std::lock_guard<std::mutex> lock(t.mu);
   t.samples.insert(t.samples.end(), samples.begin(), samples.end());
+  t.done.fetch_add(1);
 }
 
 double PercentileMs(const std::vector<uint32_t>& sorted, double q) {
@@ -412,6 +417,7 @@ double PercentileMs(const std::vector<uint32_t>& sorted, double q) {
 
 int RunLoad(const IngestFlags& f) {
   Totals t;
+  if (f.max_events > 0) t.budget.store((f.max_events + f.entries - 1) / f.entries);
   const Clock& clock = RealClock::Get();
   int64_t start = clock.MonotonicMicros() + 50'000;
   int64_t end = start + static_cast<int64_t>(f.duration_s * 1e6);
@@ -423,7 +429,7 @@ int RunLoad(const IngestFlags& f) {
   uint64_t last_requests = 0, last_failed = 0;
   for (size_t s = 1; !f.quiet; ++s) {
     int64_t tick = start + static_cast<int64_t>(s) * 1'000'000;
-    if (tick > end + 1'000'000) break;
+    if (tick > end + 1'000'000 || t.done.load() == f.connections) break;
     int64_t now = clock.MonotonicMicros();
     if (tick > now) std::this_thread::sleep_for(std::chrono::microseconds(tick - now));
     uint64_t req = t.requests.load(), failed = t.failed.load();
@@ -507,6 +513,8 @@ int RunBenchIngest(int argc, char** argv) {
       f.entries = static_cast<int>(n);
     } else if (flag == "--event-bytes" && ParseNum(v, 64, 200000, &n)) {
       f.event_bytes = static_cast<int>(n);
+    } else if (flag == "--events" && ParseNum(v, 1, 1e12, &n)) {
+      f.max_events = static_cast<int64_t>(n);
     } else if (flag == "--bus") {
       f.bus = v;
     } else if (flag == "--source") {
