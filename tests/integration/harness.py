@@ -372,6 +372,20 @@ class Server:
                     pass
         return out
 
+    def wait_log(self, predicate, timeout=10.0):
+        """Waits until a stderr JSON record satisfies predicate(record) (or, for a str, a record's
+        "msg" equals it); returns that record."""
+        match = predicate if callable(predicate) else (lambda r: r.get("msg") == predicate)
+
+        def find():
+            for r in self.log_records():
+                if match(r):
+                    return r
+            return None
+
+        return wait_until(find, timeout, interval=0.1,
+                          message="no matching log record within %.1f s" % timeout)
+
     def __repr__(self):
         return "Server(pid=%s, endpoint=%s, data_dir=%s)" % (self.pid, self.endpoint, self.data_dir)
 
