@@ -171,7 +171,8 @@ class DeadLetterTest(DeliveryFixture):
                   if r.get("level") == "error" and r.get("event_id") == event_id]
         self.assertEqual(len(errors), 1, errors)
         self.assertEqual(errors[0].get("error_code"), "ERROR_FROM_TARGET")
-        recs = self.deliveries("nodlq")
+        # The counter moves before the attempt record commits: wait for the record.
+        recs = self.wait_deliveries("nodlq", lambda d: len(d) >= 1)
         self.assertEqual([r["outcome"] for r in recs], ["failed"])
         self.assertEqual(recs[0]["status"], 404)
 
