@@ -316,12 +316,12 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
         it->second->cache().Invalidate(a.access_token);
       }
       if (a.task.retries < a.policy.max_retry_attempts) {
+        store::WriteBatch b;
+        RecordAttempt(a, &result, "retry", code, outcome.error_message, now_ms, b);
         a.task.retries++;
         a.task.oauth_resend = true;
         a.task.last_error_code = code;
         a.task.last_error_message = outcome.error_message;
-        store::WriteBatch b;
-        RecordAttempt(a, &result, "retry", code, outcome.error_message, now_ms, b);
         b.Put(store::Family::kTasks, TaskKey(a.task.seq), EncodeTask(a.task));
         d_.store->WriteAsync(std::move(b), [](Status) {});
         AddReady(a.lane, a.ref, /*front=*/true);
@@ -342,10 +342,10 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
     double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
     NextRetryDecision decision = DecideRetry(a.task.retries, now_ms, a.task.ingestion_ms, retry_after, a.policy, u);
     if (decision.kind == RetryDecisionKind::kRetry) {
-      a.task.retries++;
-      a.task.due_ms = decision.due_ms;
       store::WriteBatch b;
       RecordAttempt(a, &result, "retry", code, outcome.error_message, decision.due_ms, b);
+      a.task.retries++;
+      a.task.due_ms = decision.due_ms;
       b.Put(store::Family::kTasks, TaskKey(a.task.seq), EncodeTask(a.task));
       d_.store->WriteAsync(std::move(b), [](Status) {});
       Schedule(a.lane, a.ref, decision.due_ms);

@@ -39,7 +39,9 @@ void ConnectionAuth::OnTokenAvailable() {
   engine_.Post([e, name, gen] {
     e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches", {{"connection", name}, {"result", "ok"}}).Inc();
     auto conn = e->d_.registry->FindConnection(name);
-    if (conn && conn->generation == gen && conn->state != registry::ConnectionState::kAuthorized) {
+    // Also when already AUTHORIZED: a StateReason left by an earlier transient failure is cleared
+    // (SetConnectionState writes nothing if state and reason are unchanged).
+    if (conn && conn->generation == gen) {
       Status s = e->d_.registry->SetConnectionState(name, registry::ConnectionState::kAuthorized, "", gen);
       if (!s.ok()) log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
     }

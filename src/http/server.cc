@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "http/server.h"
 
@@ -27,6 +28,7 @@ Response TooLarge(size_t limit) {
   r.status = 413;
   r.SetHeader("Content-Type", "application/x-amz-json-1.1");
   r.SetHeader("x-amzn-ErrorType", "RequestEntityTooLargeException");
+  r.SetHeader("x-amzn-RequestId", NewUuid());
   r.body = "{\"__type\":\"RequestEntityTooLargeException\",\"message\":\"Request body exceeds the limit of " +
            std::to_string(limit) + " bytes.\"}";
   return r;
@@ -37,6 +39,7 @@ Response BadRequest(std::string_view why) {
   r.status = 400;
   r.SetHeader("Content-Type", "application/x-amz-json-1.1");
   r.SetHeader("x-amzn-ErrorType", "SerializationException");
+  r.SetHeader("x-amzn-RequestId", NewUuid());
   r.body = "{\"__type\":\"SerializationException\",\"message\":\"Malformed HTTP request: " +
            std::string(why) + "\"}";
   return r;

@@ -334,6 +334,13 @@ StatusOr<std::string> Registry::ResolveBus(const json::object& in, std::string_v
   v.Length(field, name, 1, 1600);
   if (v.ok()) v.Pattern(field, *bus, model::IsResourceName(*bus), "(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+");
   BP_RETURN_IF_ERROR(v.Finish());
+  if (name.rfind("arn:", 0) == 0) {
+    auto parsed = model::ParseArn(name);
+    if (parsed && (parsed->account != options_.partition.account ||
+                   parsed->region != options_.partition.region)) {
+      return Status::NotFound("Event bus " + name + " does not exist.");
+    }
+  }
   if (must_exist && !buses_.count(*bus)) {
     return Status::NotFound("Event bus " + *bus + " does not exist.");
   }

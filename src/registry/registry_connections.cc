@@ -368,9 +368,10 @@ StatusOr<json::object> Registry::UpdateConnection(const json::object& in) {
     // A new type starts from fresh parameters (keeping the invocation parameters).
     json::object fresh;
     if (auto* inv = next.secrets.if_contains("InvocationHttpParameters")) fresh["InvocationHttpParameters"] = *inv;
+    Connection parsed;
+    BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, new_type, false, parsed, nullptr));
     next.secrets = std::move(fresh);
-    BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, new_type, false, next, nullptr));
-    Merge(next.secrets, *auth);
+    Merge(next.secrets, parsed.secrets);
     credentials_changed = true;
   } else if (auth) {
     BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, new_type, true, next, nullptr));
@@ -383,7 +384,8 @@ StatusOr<json::object> Registry::UpdateConnection(const json::object& in) {
   next.data["AuthParameters"] = StripSecrets(next.secrets);
   next.data["LastModifiedTime"] = now;
   std::string state = JsonString(next.data, "ConnectionState");
-  if (credentials_changed || state == "DEAUTHORIZED") {
+  // Only new credentials re-authorize (a deauthorized connection has no secrets left).
+  if (credentials_changed) {
     next.generation++;
     if (new_type == "OAUTH_CLIENT_CREDENTIALS") {
       next.data["ConnectionState"] = "AUTHORIZING";
