@@ -53,7 +53,11 @@ Status ValidateParamList(Validator& v, const json::object& parent, std::string_v
     std::string k = JsonString(p, "Key");
     std::string val = JsonString(p, "Value");
     v.Length(base + "key", k, key == "BodyParameters" || key == "QueryStringParameters" ? 1 : 1, 512);
-    v.Length(base + "value", val, 0, 512);
+    // Parameter values may be secrets: the message never quotes them.
+    if (val.size() > 512) {
+      v.Fail("Value at '" + base +
+             "value' failed to satisfy constraint: Member must have length less than or equal to 512");
+    }
     if (auto s = p.find("IsValueSecret"); s != p.end() && !s->value().is_bool()) {
       return Status::Serialization("IsValueSecret must be a boolean.");
     }
