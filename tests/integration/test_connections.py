@@ -120,7 +120,6 @@ class ConnectionTest(ControlPlaneCase):
         self.assertEqual(self.events.describe_api_destination(Name="deauth-dest")["ApiDestinationState"],
                          "ACTIVE")
 
-    @unittest.expectedFailure  # server bug: a type change drops InvocationHttpParameters
     def test_type_change_keeps_invocation_parameters(self):
         self.events.create_connection(
             Name="retype", AuthorizationType="BASIC",
@@ -134,7 +133,6 @@ class ConnectionTest(ControlPlaneCase):
         self.assertEqual(d["AuthParameters"]["InvocationHttpParameters"]["HeaderParameters"],
                          [{"Key": "X-Plain", "Value": "v"}])
 
-    @unittest.expectedFailure  # server bug: erased secrets re-authorized by a description change
     def test_deauthorized_needs_new_credentials(self):
         self.events.create_connection(Name="deauth-desc", AuthorizationType="BASIC", AuthParameters={
             "BasicAuthParameters": {"Username": "u", "Password": "p"}})

@@ -43,10 +43,7 @@ class RetryTest(DeliveryFixture):
                                      result="2xx"), 1)
         self.assertEqual(len(self.sink.requests()), 3, "a recorded success is not re-sent")
 
-    # Server bug: EngineImpl::OnHttpDone increments task.retries before RecordAttempt, so the
-    # record of a failed attempt that schedules a retry carries the *next* attempt's number
-    # (records read 2, 2 instead of 1, 2 for a 500 followed by a 200).
-    @unittest.expectedFailure
+    # Attempt records number attempts from 1 (a 500 then a 200 gives records 1, 2).
     def test_attempt_records_number_attempts_from_one(self):
         self.sink.script([{"status": 500}])
         self.pipeline("numbered", rule_tags=FAST)
