@@ -112,13 +112,14 @@ thread_cpu "$server_pid" 10 | tee "$WORK/threads.txt"
 if [[ "$PERF" == 1 ]] && command -v perf >/dev/null; then
   if perf record -q -F 499 -e cpu-clock -g -p "$server_pid" -o "$WORK/perf.data" -- sleep 10 \
        >/dev/null 2>&1; then
-    report=(perf report -i "$WORK/perf.data" --stdio --no-children -g none --percent-limit 1.5)
-    echo "server profile (perf, cpu-clock, 10 s), by thread:"
-    "${report[@]}" --sort tid 2>/dev/null | grep -E '^ +[0-9]' | head -8 | tee "$WORK/perf-threads.txt"
+    report=(perf report -i "$WORK/perf.data" --stdio --no-children -g none)
+    echo "server profile (perf, cpu-clock, 10 s), share of samples by thread:"
+    { "${report[@]}" --sort pid 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true; } |
+      tee "$WORK/perf-threads.txt"
     for tid in $(awk '{print $2}' "$WORK/perf-threads.txt" | cut -d: -f1 | head -6); do
-      echo "  top symbols of tid $tid:"
-      "${report[@]}" --tid "$tid" --sort dso,sym 2>/dev/null | grep -E '^ +[0-9]' | head -6 |
-        cut -c1-110 | sed 's/ *$//; s/^/    /'
+      echo "  top symbols of tid $tid (outside libc/kernel):"
+      { "${report[@]}" --tid "$tid" --sort dso,sym 2>/dev/null | grep -E '^ +[0-9]' |
+          grep -vE 'libc.so|kernel' | head -5 || true; } | cut -c1-110 | sed 's/ *$//; s/^/    /'
     done
   fi
 fi
