@@ -211,13 +211,20 @@ class OAuthRefreshTest(OAuthFixture):
         self.fake.config(lifetime=4)
         self.oauth_connection("oc")
         self.wait_state("oc", "AUTHORIZED")
-        self.oauth_pipeline("d1", rate=5, max_retries=5, rule_tags={"backoff_base_ms": 200})
+        self.oauth_pipeline("d1", rate=5, rule_tags={"backoff_base_ms": 200,
+                                                     "backoff_cap_ms": 1000})
         self.fake.config(fail="500")
         # The background refresh (pending work keeps it going) fails: state stays AUTHORIZED.
         self.put([{"n": i} for i in range(25)])
         c = self.wait_state("oc", "AUTHORIZED", reason_part="HTTP 500", timeout=15)
         self.assertIn("server_error", c["StateReason"])
         self.assertEqual(self.dest_state("d1"), "ACTIVE")
+        # Once the token has expired, attempts fail with CONNECTION_FAILURE and are retried.
+        recs = self.wait_deliveries("d1", lambda d: any(
+            x.get("error_code") == "CONNECTION_FAILURE" for x in d), timeout=20)
+        failed = [x for x in recs if x.get("error_code") == "CONNECTION_FAILURE"]
+        self.assertEqual({x["outcome"] for x in failed}, {"retry"})
+        self.assertEqual(self.connection("oc")["ConnectionState"], "AUTHORIZED")
         self.fake.config(fail="none")
         self.wait_protected_ok(25, timeout=60)
         c = self.wait_state("oc", "AUTHORIZED")
