@@ -20,11 +20,30 @@ http::Response JsonResponse(int status, const json::value& v) {
 
 void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) {
   std::string_view path = req.Path();
-  if (req.method != "GET" || path != "/_bridgeport/v1/deliveries") {
+  constexpr std::string_view kDeliveries = "/_bridgeport/v1/deliveries";
+  constexpr std::string_view kEvents = "/_bridgeport/v1/events/";
+  constexpr std::string_view kDestinations = "/_bridgeport/v1/api-destinations/";
+  std::string delivery_id_filter, event_filter;
+  if (req.method == "PUT" && path.substr(0, kDestinations.size()) == kDestinations &&
+      path.size() > kDestinations.size() + 9 && path.substr(path.size() - 9) == "/settings") {
+    HandleSettings(std::string(path.substr(kDestinations.size(), path.size() - kDestinations.size() - 9)),
+                   req.body, std::move(respond));
+    return;
+  }
+  bool ok_path = req.method == "GET" && (path == kDeliveries || path.substr(0, kEvents.size()) == kEvents ||
+                                         path.substr(0, kDeliveries.size() + 1) == std::string(kDeliveries) + "/");
+  if (!ok_path) {
     json::object err;
-    err["message"] = "not found; supported: GET /_bridgeport/v1/deliveries?destination=NAME";
+    err["message"] =
+        "not found; supported: GET /_bridgeport/v1/deliveries[?destination=NAME&...], "
+        "GET /_bridgeport/v1/deliveries/{delivery_id}, GET /_bridgeport/v1/events/{event_id}, "
+        "PUT /_bridgeport/v1/api-destinations/{name}/settings";
     respond(JsonResponse(404, err));
     return;
+  }
+  if (path.substr(0, kEvents.size()) == kEvents) event_filter = http::UrlDecode(path.substr(kEvents.size()));
+  if (path.size() > kDeliveries.size() + 1 && path.substr(0, kDeliveries.size()) == kDeliveries) {
+    delivery_id_filter = http::UrlDecode(path.substr(kDeliveries.size() + 1));
   }
   std::string destination, rule, event_id, outcome, lane;
   int64_t since_us = 0, until_us = INT64_MAX;
@@ -43,6 +62,7 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
     }
   }
   if (!destination.empty()) lane = "api/" + destination;
+  if (!event_filter.empty()) event_id = event_filter;
   std::string begin = "a";
   std::string end = store::PrefixEnd("a");
   if (!lane.empty()) {
@@ -64,6 +84,7 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
     };
     if (!rule.empty() && str("rule") != rule) return true;
     if (!event_id.empty() && str("event_id") != event_id) return true;
+    if (!delivery_id_filter.empty() && str("delivery_id") != delivery_id_filter) return true;
     if (!outcome.empty() && str("outcome") != outcome) return true;
     if (lane.empty()) {
       auto it = o.find("start_us");
@@ -82,8 +103,59 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
   }
   json::array list;
   for (auto it = newest.rbegin(); it != newest.rend(); ++it) list.push_back(std::move(*it));
+  if ((!delivery_id_filter.empty() || !event_filter.empty()) && list.empty()) {
+    json::object err;
+    err["message"] = "no attempt records for that id";
+    respond(JsonResponse(404, err));
+    return;
+  }
   json::object out;
   out["deliveries"] = std::move(list);
+  respond(JsonResponse(200, out));
+}
+
+}  // namespace bp::delivery
+
+namespace bp::delivery {
+
+void EngineImpl::HandleSettings(const std::string& destination, const std::string& body,
+                                http::Responder respond) {
+  // {"timeout-ms": "2000", ...} -> TagResource with bridgeport:<key> tags on the destination.
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  json::object err;
+  if (ec || !v.is_object()) {
+    err["message"] = "body must be a JSON object of setting names to string values";
+    respond(JsonResponse(400, err));
+    return;
+  }
+  auto dest = d_.registry->FindDestination(destination);
+  if (!dest) {
+    err["message"] = "API destination " + destination + " does not exist";
+    respond(JsonResponse(404, err));
+    return;
+  }
+  json::array tags;
+  for (const auto& [k, val] : v.as_object()) {
+    json::object t;
+    t["Key"] = "bridgeport:" + std::string(k);
+    t["Value"] = val.is_string() ? std::string(val.as_string()) : json::serialize(val);
+    tags.push_back(std::move(t));
+  }
+  json::object in;
+  in["ResourceARN"] = dest->arn;
+  in["Tags"] = std::move(tags);
+  auto result = d_.registry->TagResource(in);
+  if (!result.ok()) {
+    err["message"] = result.status().message();
+    respond(JsonResponse(400, err));
+    return;
+  }
+  json::object out;
+  out["destination"] = destination;
+  json::object settings;
+  for (const auto& [k, val] : v.as_object()) settings[k] = val;
+  out["applied"] = std::move(settings);
   respond(JsonResponse(200, out));
 }
 

@@ -20,6 +20,7 @@ class EngineImpl final : public DeliveryEngine {
     Post([this, name] { OnConnectionChanged(name); });
   }
   void HandleAdmin(const http::Request& req, http::Responder respond) override;
+  void HandleSettings(const std::string& destination, const std::string& body, http::Responder respond);
 
   // Runs `fn` on the engine thread.
   void Post(std::function<void()> fn);
