@@ -117,6 +117,15 @@ class RecordingEngine final : public delivery::DeliveryEngine {
   std::vector<size_t> committed_at_enqueue_;
 };
 
+// Ingest caches metric series per thread, keyed by the metrics registry's address
+// (Ingest::CountersFor). A fresh registry allocated at a destroyed one's address would reuse
+// dangling series, so each test gets a registry that lives until the process exits.
+metrics::Registry& FreshMetrics() {
+  static std::vector<std::unique_ptr<metrics::Registry>> all;
+  all.push_back(std::make_unique<metrics::Registry>());
+  return *all.back();
+}
+
 constexpr char kQ1[] = "arn:aws:sqs:us-east-1:000000000000:q1";
 constexpr char kQ2[] = "arn:aws:sqs:us-east-1:000000000000:q2";
 constexpr char kQ3[] = "arn:aws:sqs:us-east-1:000000000000:q3";
@@ -225,7 +234,7 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<RecordingStore> store_;
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<RecordingEngine> engine_;
-  metrics::Registry metrics_;
+  metrics::Registry& metrics_ = FreshMetrics();
   std::unique_ptr<Ingest> ingest_;
 };
 
