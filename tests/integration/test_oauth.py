@@ -233,11 +233,8 @@ class OAuthRefreshTest(OAuthFixture):
         self.assertGreaterEqual(self.metric("bridgeport_oauth_token_fetches_total",
                                             connection="oc", result="transient_error"), 1)
 
-    # Server bug: ConnectionAuth::OnTokenAvailable (src/delivery/engine_auth.cc) only writes the
-    # state when it is not AUTHORIZED yet, so a StateReason set by a transient failure while
-    # AUTHORIZED stays after the next successful fetch (docs/auth.md: "token obtained |
-    # AUTHORIZED | cleared").
-    @unittest.expectedFailure
+    # docs/auth.md: "token obtained | AUTHORIZED | cleared", also when the reason was set while
+    # AUTHORIZED.
     def test_successful_refresh_clears_the_transient_reason(self):
         self.fake.config(lifetime=2)
         self.oauth_connection("oc")
@@ -445,14 +442,26 @@ class DeauthorizeTest(OAuthFixture):
                            message="deliveries not parked")
         self.assertEqual(len(self.fake.protected_requests()), 1)
         self.assertEqual(len(self.fake.token_requests()), fetches)
-        # Re-authorizing without new credentials cannot bring the erased secret back.
-        self.events.update_connection(Name="oc", Description="no credentials")
-        harness.wait_until(lambda: self.connection("oc")["ConnectionState"] != "AUTHORIZED"
-                           and len(self.fake.token_requests()) > fetches, 10,
+        # Only new credentials re-authorize: a description change leaves it DEAUTHORIZED.
+        out = self.events.update_connection(Name="oc", Description="no credentials")
+        self.assertEqual(out["ConnectionState"], "DEAUTHORIZED")
+        self.assertEqual(self.connection("oc")["ConnectionState"], "DEAUTHORIZED")
+        self.assertEqual(self.dest_state("d1"), "INACTIVE")
+        # New OAuth parameters without ClientParameters re-authorize with what is stored: the
+        # erased secret cannot come back, so the token endpoint refuses the client.
+        self.events.update_connection(Name="oc", AuthParameters={"OAuthParameters": {
+            "HttpMethod": "PUT"}})
+        harness.wait_until(lambda: len(self.fake.token_requests()) > fetches, 10,
                            message="no token request after re-authorization")
+        self.wait_state("oc", "DEAUTHORIZED", reason_part="401")
         for t in self.fake.token_requests()[fetches:]:
-            self.assertNotEqual(t["status"], 200, "the erased secret was used")
-        self.wait_state("oc", "DEAUTHORIZED")
+            self.assertEqual(t["method"], "PUT")
+            self.assertEqual(t["status"], 401, "the erased secret was used")
+            auth = t["headers"].get("Authorization", "")
+            if auth.startswith("Basic "):
+                sent = base64.b64decode(auth[6:]).decode().partition(":")[2]
+                self.assertNotEqual(urllib.parse.unquote(sent), CLIENT_SECRET)
+        self.assertEqual(len(self.fake.protected_requests()), 1, "still parked")
         self.events.update_connection(Name="oc", AuthParameters=oauth_params(self.fake))
         self.wait_state("oc", "AUTHORIZED")
         self.wait_protected_ok(3)

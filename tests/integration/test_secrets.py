@@ -243,12 +243,9 @@ class SecretsNeverLeakTest(DeliveryFixture):
                 self.assertEqual(recs[0]["headers"].get("X-Plain"), PLAIN_MARKER)
         self.assertIn("retry", [r["outcome"] for r in all_recs])
 
-    # Server bug: a too-long IsValueSecret parameter value (Invocation- or OAuthHttpParameters,
-    # any of Header/QueryString/BodyParameters) is quoted in the ValidationException message
-    # ("Value '<secret>yyyy...' at 'authParameters.invocationHttpParameters.headerParameters.1.
-    # member.value' failed to satisfy constraint"), unlike ApiKeyValue, Password and ClientSecret,
-    # whose messages say "Value at '...'" without the value.
-    @unittest.expectedFailure
+    # A too-long IsValueSecret parameter value (Invocation- or OAuthHttpParameters, any of
+    # Header/QueryString/BodyParameters) is refused without quoting it, like ApiKeyValue,
+    # Password and ClientSecret.
     def test_refused_secret_parameter_values_are_not_echoed(self):
         long_value = HEADER_SECRET + "y" * 600
         for kind in ("HeaderParameters", "QueryStringParameters", "BodyParameters"):
