@@ -63,7 +63,7 @@ void EngineImpl::Enqueue(std::vector<NewTask> tasks) {
   Post([this, tasks = std::move(tasks)] {
     int64_t now_ms = d_.clock->NowMillis();
     for (const NewTask& t : tasks) {
-      TaskRef ref{t.seq, t.ingestion_ms, t.max_age_s};
+      TaskRef ref{t.seq, t.ingestion_ms, t.max_age_s, t.record};
       if (t.due_ms > now_ms) {
         Schedule(t.lane, ref, t.due_ms);
       } else {
@@ -95,7 +95,7 @@ Status EngineImpl::Recover() {
                                 return true;
                               }
                               TaskRef ref{*seq, task->ingestion_ms,
-                                          static_cast<int32_t>(target->max_event_age_seconds)};
+                                          static_cast<int32_t>(target->max_event_age_seconds), nullptr};
                               std::string lane = LaneFor(*target);
                               if (task->due_ms > now_ms) {
                                 Schedule(lane, ref, task->due_ms);
@@ -156,10 +156,12 @@ Lane& EngineImpl::GetLane(const std::string& key) {
 
 void EngineImpl::AddReady(const std::string& lane_key, const TaskRef& ref, bool front) {
   Lane& lane = GetLane(lane_key);
+  TaskRef r = ref;
+  if (lane.ready.size() >= kMaxCachedRecordsPerLane) r.record.reset();
   if (front) {
-    lane.ready.push_front(ref);
+    lane.ready.push_front(std::move(r));
   } else {
-    lane.ready.push_back(ref);
+    lane.ready.push_back(std::move(r));
   }
   active_.insert(&lane);
 }
@@ -167,7 +169,9 @@ void EngineImpl::AddReady(const std::string& lane_key, const TaskRef& ref, bool 
 void EngineImpl::Schedule(const std::string& lane_key, const TaskRef& ref, int64_t due_ms) {
   Lane& lane = GetLane(lane_key);
   lane.scheduled++;
-  timers_.push(Timer{due_ms, ref.seq, lane_key, ref});
+  TaskRef r = ref;
+  r.record.reset();  // retries may wait long: read the record back when due
+  timers_.push(Timer{due_ms, ref.seq, lane_key, std::move(r)});
 }
 
 void EngineImpl::PromoteTimers(int64_t now_ms) {

@@ -44,6 +44,8 @@ struct NewTask {
   int64_t ingestion_ms = 0;
   int64_t due_ms = 0;
   int32_t max_age_s = 86400;  // the target's MaximumEventAgeInSeconds (parking expiry)
+  // The encoded TaskRecord as written, so a prompt first attempt need not read it back.
+  std::shared_ptr<const std::string> record;
 };
 
 // The lane (delivery queue) a target delivers through: "api/<destination>", "sqs/<queue arn>",

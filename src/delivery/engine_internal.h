@@ -28,7 +28,13 @@ struct TaskRef {
   uint64_t seq = 0;
   int64_t ingestion_ms = 0;
   int32_t max_age_s = 86400;
+  // The stored record, kept only while the lane is short (memory stays bounded with a large
+  // backlog); otherwise the attempt reads the record from the store.
+  std::shared_ptr<const std::string> record;
 };
+
+// Lanes longer than this keep no task records in memory.
+inline constexpr size_t kMaxCachedRecordsPerLane = 4096;
 
 enum class LaneKind { kApi, kQueue, kBus };
 

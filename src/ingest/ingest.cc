@@ -93,9 +93,10 @@ int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id
       t.ingestion_ms = ingestion_ms;
       t.hops = hops;
       t.event_json = envelope;
-      batch.Put(store::Family::kTasks, delivery::TaskKey(t.seq), delivery::EncodeTask(t));
+      auto record = std::make_shared<const std::string>(delivery::EncodeTask(t));
+      batch.Put(store::Family::kTasks, delivery::TaskKey(t.seq), *record);
       tasks.push_back({t.seq, delivery::LaneFor(*target), ingestion_ms, 0,
-                       static_cast<int32_t>(target->max_event_age_seconds)});
+                       static_cast<int32_t>(target->max_event_age_seconds), std::move(record)});
     }
   }
   return rules;

@@ -69,6 +69,14 @@ class RocksStore final : public Store {
     done(Status::Unavailable("store is shutting down"));
   }
 
+  Status WriteUnlogged(WriteBatch batch) override {
+    rocksdb::WriteBatch wb;
+    Append(batch, wb);
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = true;
+    return FromRocks(db_->Write(wo, &wb));
+  }
+
   StatusOr<std::optional<std::string>> Get(Family f, std::string_view key) override {
     std::string value;
     rocksdb::Status s =
@@ -112,6 +120,20 @@ class RocksStore final : public Store {
 
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles_[static_cast<int>(f)]; }
 
+  void Append(const WriteBatch& batch, rocksdb::WriteBatch& wb) const {
+    for (const WriteBatch::Op& op : batch.ops()) {
+      rocksdb::Slice k(op.key.data(), op.key.size());
+      rocksdb::Slice v(op.value.data(), op.value.size());
+      switch (op.kind) {
+        case WriteBatch::Op::Kind::kPut: wb.Put(handle(op.family), k, v).PermitUncheckedError(); break;
+        case WriteBatch::Op::Kind::kDelete: wb.Delete(handle(op.family), k).PermitUncheckedError(); break;
+        case WriteBatch::Op::Kind::kDeleteRange:
+          wb.DeleteRange(handle(op.family), k, v).PermitUncheckedError();
+          break;
+      }
+    }
+  }
+
   void CommitLoop() {
     std::deque<Pending> group;
     for (;;) {
@@ -122,19 +144,7 @@ class RocksStore final : public Store {
         group.swap(queue_);
       }
       rocksdb::WriteBatch wb;
-      for (const Pending& p : group) {
-        for (const WriteBatch::Op& op : p.batch.ops()) {
-          rocksdb::Slice k(op.key.data(), op.key.size());
-          rocksdb::Slice v(op.value.data(), op.value.size());
-          switch (op.kind) {
-            case WriteBatch::Op::Kind::kPut: wb.Put(handle(op.family), k, v).PermitUncheckedError(); break;
-            case WriteBatch::Op::Kind::kDelete: wb.Delete(handle(op.family), k).PermitUncheckedError(); break;
-            case WriteBatch::Op::Kind::kDeleteRange:
-              wb.DeleteRange(handle(op.family), k, v).PermitUncheckedError();
-              break;
-          }
-        }
-      }
+      for (const Pending& p : group) Append(p.batch, wb);
       rocksdb::WriteOptions wo;
       wo.sync = sync_;
       Status s = FromRocks(db_->Write(wo, &wb));
@@ -175,6 +185,13 @@ StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksStoreOptions& options
     table.block_cache = cache;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = 32 << 20;
+    if (i == static_cast<int>(Family::kTasks) || i == static_cast<int>(Family::kQueues)) {
+      // Short-lived records: most are deleted before a flush. Bigger memtables let deletes meet
+      // their puts in memory; no compression keeps flushes cheap.
+      cf.write_buffer_size = 64 << 20;
+      cf.max_write_buffer_number = 4;
+      cf.compression = rocksdb::kNoCompression;
+    }
     families.emplace_back(kFamilyNames[i], cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -86,6 +86,11 @@ class Store {
   // update followed by the task's deletion must never be applied the other way round).
   virtual void WriteAsync(WriteBatch batch, std::function<void(Status)> done) = 0;
 
+  // Applies `batch` at once on the calling thread without the write-ahead log: it survives a clean
+  // shutdown but may be lost in a crash. Only for data whose loss is acceptable (attempt records).
+  // The default is a normal durable write (fine for fakes and stores without a log).
+  [[nodiscard]] virtual Status WriteUnlogged(WriteBatch batch) { return Write(std::move(batch)); }
+
   [[nodiscard]] virtual StatusOr<std::optional<std::string>> Get(Family f, std::string_view key) = 0;
 
   // Visits keys in [begin, end) in ascending order (an empty `end` means "to the end of the family").
