@@ -504,5 +504,31 @@ class StaticDeauthorizeOn401Test(DeliveryFixture):
         self.assertEqual(header(reqs[-1], "x-api-key"), "fresh")
 
 
+class StaticAuthValueTest(DeliveryFixture):
+    BAD_KEY = "abc\r\nX-Injected: 1"
+
+    def test_crlf_api_key_value_is_never_sent_as_a_header(self):
+        try:
+            conn = self.api_key_connection("crlf", key_value=self.BAD_KEY)
+        except harness.botocore.exceptions.ClientError as e:
+            self.assertEqual(harness.error_code(e), "ValidationException")
+            return
+        self.pipeline("d1", conn_arn=conn, max_retries=0)
+        self.put([{"n": 1}])
+        [req] = self.sink.wait_for(1)
+        self.assertIsNone(header(req, "X-Injected"), "no header injection")
+        self.assertNotIn("abc", header(req, "x-api-key") or "")
+
+    # Server bug: docs/auth.md says a static auth value containing CR, LF or NUL "is refused",
+    # but CreateConnection accepts ApiKeyValue "abc\r\nX-Injected: 1" (AUTHORIZED) and every
+    # delivery then goes out with no x-api-key header at all (sent unauthenticated, recorded as a
+    # success) instead of a ValidationException at CreateConnection/UpdateConnection.
+    @unittest.expectedFailure
+    def test_crlf_api_key_value_is_refused(self):
+        with self.assertRaises(harness.botocore.exceptions.ClientError) as cm:
+            self.api_key_connection("crlf", key_value=self.BAD_KEY)
+        self.assertEqual(harness.error_code(cm.exception), "ValidationException")
+
+
 if __name__ == "__main__":
     unittest.main()
