@@ -1,4 +1,6 @@
-// HttpClient on libcurl's multi interface: one background thread drives every transfer.
+// HttpClient on libcurl's multi interface: one background thread drives every transfer with
+// curl_multi_socket_action over epoll, so each wake-up costs in proportion to the sockets that are
+// ready, not to the transfers in flight. Easy handles are pooled and reused.
 //
 // Behaviour (SPEC §8): connections are kept alive and shared across requests to the same origin;
 // HTTP/2 is negotiated over TLS where the server offers it; TLS verification is on unless the
@@ -25,11 +27,15 @@
 namespace bp::delivery {
 
 struct CurlHttpClientOptions {
-  // Upper bound on open connections (all hosts); extra transfers wait inside libcurl, and that
-  // wait counts against their timeout.
+  // Upper bound on open connections (all hosts), also the size of the idle-connection cache.
   int max_total_connections = 512;
-  // Upper bound per host; 0 = only the total bound applies.
-  int max_host_connections = 0;
+  // Upper bound on connections per host (0 = only the total bound applies). One receiver rarely
+  // gains from more parallel HTTP/1.1 connections than this; over HTTP/2 the streams of many
+  // transfers share each connection.
+  int max_host_connections = 64;
+  // Transfers beyond either bound wait inside libcurl (FIFO per host) for a free connection or
+  // HTTP/2 stream, and that wait counts against their timeout.
+
   // PEM file with CAs trusted in addition to the system bundle.
   std::string extra_ca_file;
   // Global switch only (SPEC §8); never per destination.

@@ -329,7 +329,8 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
         a.task.last_error_message = outcome.error_message;
         b.Put(store::Family::kTasks, TaskKey(a.task.seq), EncodeTask(a.task));
         d_.store->WriteAsync(std::move(b), [](Status) {});
-        a.ref.record.reset();  // the stored record changed
+        // The re-send must see the updated record even before the write above commits.
+        a.ref.record = std::make_shared<const std::string>(EncodeTask(a.task));
         AddReady(a.lane, a.ref, /*front=*/true);
         return;
       }
@@ -380,6 +381,12 @@ void EngineImpl::Succeed(Attempt& a, store::WriteBatch batch) {
 void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string message,
                                ExhaustedRetryCondition exhausted, store::WriteBatch batch) {
   if (message.size() > 1024) message.resize(1024);
+  if (!a.recorded) {
+    // Failed before anything was sent (bad parameters, gone resources, parked too long): still
+    // an attempt record, so dropped deliveries stay visible.
+    if (a.start_wall_us == 0) a.start_wall_us = d_.clock->NowMicros();
+    RecordAttempt(a, nullptr, "failed", code, message, 0, batch);
+  }
   batch.Delete(store::Family::kTasks, TaskKey(a.task.seq));
   std::string dlq = a.target ? a.target->dead_letter_arn : "";
   std::string dest = a.lane.substr(a.lane.find('/') + 1);
@@ -446,7 +453,7 @@ void EngineImpl::SetConnectionState(const std::string& connection, registry::Con
   if (!s.ok()) log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
 }
 
-void EngineImpl::RecordAttempt(const Attempt& a, const HttpResult* r, std::string_view outcome,
+void EngineImpl::RecordAttempt(Attempt& a, const HttpResult* r, std::string_view outcome,
                                std::string_view error_code, const std::string& error_message,
                                int64_t next_due_ms, store::WriteBatch& batch) {
   json::object rec;
@@ -483,6 +490,7 @@ void EngineImpl::RecordAttempt(const Attempt& a, const HttpResult* r, std::strin
   // Attempt records are observability, not state: they skip the write-ahead log (kept on a clean
   // shutdown, the last moments lost on a crash) so they do not add to PutEvents' fsyncs.
   (void)batch;
+  a.recorded = true;
   store::WriteBatch records;
   records.Put(store::Family::kAttempts, std::move(key), json::serialize(rec));
   Status s = d_.store->WriteUnlogged(std::move(records));

@@ -53,7 +53,7 @@ class EngineImpl final : public DeliveryEngine {
   void FailPermanent(Attempt& attempt, std::string_view code, std::string message,
                      ExhaustedRetryCondition exhausted, store::WriteBatch batch);
   void Cancel(const TaskRecord& task, std::string_view why);
-  void RecordAttempt(const Attempt& attempt, const HttpResult* result, std::string_view outcome,
+  void RecordAttempt(Attempt& attempt, const HttpResult* result, std::string_view outcome,
                      std::string_view error_code, const std::string& error_message,
                      int64_t next_due_ms, store::WriteBatch& batch);
   RetryPolicy PolicyFor(const registry::TargetRoute& target, const registry::DeliverySettings& s);

@@ -76,6 +76,7 @@ struct Attempt {
   std::string redacted_url;
   std::vector<std::pair<std::string, std::string>> redacted_headers;
   int64_t start_wall_us = 0;
+  bool recorded = false;  // an attempt record was written for this attempt
 };
 
 // Per-connection OAuth state, owned by the engine thread.

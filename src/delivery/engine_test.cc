@@ -81,7 +81,9 @@ constexpr char kEndpoint[] = "http://127.0.0.1:9/hook";
 constexpr int64_t kSecondUs = 1'000'000;
 
 struct TargetOptions {
+  std::string arn;  // empty: the API destination d1
   std::optional<int> max_retries;
+  std::optional<int> max_age_s;
   bool dead_letter = true;
   json::object extra;  // merged into the target (InputTransformer, HttpParameters, ...)
 };
@@ -155,10 +157,11 @@ class EngineTest : public ::testing::Test {
     rule_arn_ = std::string((*rule)["RuleArn"].as_string());
     json::object t = opts.extra;
     t["Id"] = "t1";
-    t["Arn"] = dest_arn_;
-    if (opts.max_retries) {
+    t["Arn"] = opts.arn.empty() ? dest_arn_ : opts.arn;
+    if (opts.max_retries || opts.max_age_s) {
       json::object rp;
-      rp["MaximumRetryAttempts"] = *opts.max_retries;
+      if (opts.max_retries) rp["MaximumRetryAttempts"] = *opts.max_retries;
+      if (opts.max_age_s) rp["MaximumEventAgeInSeconds"] = *opts.max_age_s;
       t["RetryPolicy"] = rp;
     }
     if (opts.dead_letter) {
@@ -287,9 +290,9 @@ class EngineTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<queue::ReceivedMessage> ReceiveDlq() {
+  std::vector<queue::ReceivedMessage> ReceiveDlq(const std::string& queue = "dlq") {
     queue::ReceiveRequest req;
-    req.queue = "dlq";
+    req.queue = queue;
     req.max_messages = 10;
     req.wait_seconds = 0;
     req.attribute_names = {"All"};
@@ -513,6 +516,101 @@ TEST_F(EngineTest, NoDeadLetterQueueDropsAndCounts) {
                     {{"reason", "no_dlq"}, {"error_code", "ERROR_FROM_TARGET"}}),
             1u);
   EXPECT_TRUE(ReceiveDlq().empty());
+}
+
+TEST_F(EngineTest, RetryAfterDelaysTheRetry) {
+  TargetOptions opts;
+  opts.max_retries = 3;
+  Setup(300, opts);
+  fake_->SetScript([](const HttpRequest& req, size_t i) {
+    return i == 0 ? FakeHttpClient::Response(req, 429, {{"Retry-After", "7"}})
+                  : FakeHttpClient::Response(req, 200);
+  });
+  int64_t t0_ms = clock_.NowMillis();
+  PutEvents(1);
+  std::vector<TaskRecord> tasks;
+  ASSERT_TRUE(Eventually([&] {
+    tasks = StoredTasks();
+    return tasks.size() == 1 && tasks[0].retries == 1;
+  }));
+  // The later of Retry-After (7 s) and the backoff (25-50 ms).
+  EXPECT_GE(tasks[0].due_ms, t0_ms + 6000);
+  EXPECT_LE(tasks[0].due_ms, t0_ms + 8000);
+  clock_.SetMicros(tasks[0].due_ms * 1000 - 1000);
+  EXPECT_TRUE(StaysAt(1));
+  Advance(1000);
+  ASSERT_TRUE(fake_->WaitForSends(2, milliseconds(10000)));
+  ASSERT_TRUE(Eventually([&] { return StoredTasks().empty(); }));
+}
+
+TEST_F(EngineTest, TimeoutIsRetryableAndNxdomainIsNot) {
+  TargetOptions opts;
+  opts.max_retries = 0;
+  Setup(300, opts);
+  fake_->SetScript([](const HttpRequest& req, size_t i) {
+    HttpResult r;
+    r.kind = i == 0 ? HttpResult::Kind::kTimeout : HttpResult::Kind::kDnsNotFound;
+    r.host = FakeHttpClient::HostOf(req.url);
+    r.error = i == 0 ? "timed out" : "could not resolve host";
+    return r;
+  });
+  PutEvents(1);
+  auto first = OneDlqMessage();
+  auto a1 = AttrMap(first);
+  EXPECT_EQ(a1["ERROR_CODE"].second, "TIMEOUT");
+  EXPECT_EQ(a1["EXHAUSTED_RETRY_CONDITION"].second, "MaximumRetryAttempts");
+  PutEvents(1);
+  auto second = OneDlqMessage();
+  auto a2 = AttrMap(second);
+  EXPECT_EQ(a2["ERROR_CODE"].second, "CONNECTION_FAILURE");
+  EXPECT_EQ(a2.count("EXHAUSTED_RETRY_CONDITION"), 0u);
+  EXPECT_EQ(Counter("bridgeport_invocation_attempts_total",
+                    {{"destination", "d1"}, {"result", "timeout"}}),
+            1u);
+  EXPECT_EQ(Counter("bridgeport_invocation_attempts_total",
+                    {{"destination", "d1"}, {"result", "conn_error"}}),
+            1u);
+}
+
+TEST_F(EngineTest, ParkedDestinationDeadLettersPastTheEventAge) {
+  TargetOptions opts;
+  opts.max_age_s = 60;
+  Setup(300, opts);
+  ASSERT_TRUE(registry_->DeauthorizeConnection(J(R"({"Name":"c1"})")).ok());
+  PutEvents(1);
+  // Parked: nothing is sent and the task waits durably.
+  EXPECT_TRUE(StaysAt(0));
+  Advance(30 * kSecondUs);
+  EXPECT_TRUE(StaysAt(0));
+  EXPECT_EQ(StoredTasks().size(), 1u);
+  Advance(31 * kSecondUs);
+  auto msg = OneDlqMessage();
+  auto attrs = AttrMap(msg);
+  EXPECT_EQ(attrs["ERROR_CODE"].second, "NO_PERMISSIONS");
+  EXPECT_EQ(attrs["EXHAUSTED_RETRY_CONDITION"].second, "MaximumEventAgeInSeconds");
+  EXPECT_EQ(attrs["RETRY_ATTEMPTS"].second, "0");
+  EXPECT_EQ(fake_->SendCount(), 0u);
+  ASSERT_TRUE(Eventually([&] { return StoredTasks().empty(); }));
+}
+
+TEST_F(EngineTest, QueueTargetGetsTheEventWithoutHttp) {
+  ASSERT_TRUE(queues_->CreateQueue("out", {}, "http://localhost:4010").ok());
+  TargetOptions opts;
+  opts.arn = queues_->QueueArn("out");
+  MakeDestination(300);
+  MakeRuleAndTarget(opts);
+  StartEngine();
+  auto ids = PutEvents(1);
+  std::vector<queue::ReceivedMessage> got;
+  ASSERT_TRUE(Eventually([&] {
+    for (auto& m : ReceiveDlq("out")) got.push_back(std::move(m));
+    return !got.empty();
+  }));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(json::parse(got[0].body).at("id").as_string(), ids[0]);
+  ASSERT_TRUE(Eventually([&] { return StoredTasks().empty(); }));
+  EXPECT_EQ(fake_->SendCount(), 0u);
+  EXPECT_EQ(Outcomes("success"), 1u);
 }
 
 TEST_F(EngineTest, RemovedTargetCancelsThePendingTask) {

@@ -1,11 +1,17 @@
 // Throughput driver for CurlMultiHttpClient (not a test): an in-process epoll HTTP/1.1 responder
 // on 127.0.0.1 answers every request with an empty 200, and the client keeps `concurrency`
-// requests in flight until `total` have completed.
+// requests in flight until `total` have completed. Besides requests/s it prints the CPU time each
+// thread spent per request (from /proc/self/task/*/schedstat), which depends far less on other
+// load on the machine than the rate does: `client` is the libcurl thread, `responder` the
+// in-process server, `main` the callbacks' waiter.
 //
 //   delivery_http_throughput [total=50000] [concurrency=64] [max_connections=64]
+//                            [max_host_connections=max_connections]
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +22,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -97,6 +105,23 @@ void Serve(int listen_fd, const std::atomic<bool>& stop) {
   close(ep);
 }
 
+// CPU time (ns) of every thread of this process, keyed by thread id, with the thread's name.
+std::map<int, std::pair<std::string, int64_t>> ThreadCpu() {
+  std::map<int, std::pair<std::string, int64_t>> out;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string base = std::string("/proc/self/task/") + e->d_name;
+    std::ifstream comm(base + "/comm"), sched(base + "/schedstat");
+    std::string name;
+    int64_t ns = 0;
+    if (std::getline(comm, name) && (sched >> ns)) out[std::atoi(e->d_name)] = {name, ns};
+  }
+  closedir(dir);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +129,7 @@ int main(int argc, char** argv) {
   const int concurrency = argc > 2 ? std::atoi(argv[2]) : 64;
   bp::delivery::CurlHttpClientOptions options;
   options.max_total_connections = argc > 3 ? std::atoi(argv[3]) : 64;
+  options.max_host_connections = argc > 4 ? std::atoi(argv[4]) : options.max_total_connections;
 
   const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   sockaddr_in addr{};
@@ -118,6 +144,7 @@ int main(int argc, char** argv) {
   const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/events";
   std::atomic<bool> stop{false};
   std::thread server([&] { Serve(lfd, stop); });
+  pthread_setname_np(server.native_handle(), "responder");
 
   auto client = bp::delivery::CurlMultiHttpClient::Create(options);
   if (!client.ok()) {
@@ -145,11 +172,12 @@ int main(int argc, char** argv) {
       ok += r.status == 200;
       more = sent < total;
       if (more) ++sent;
-      cv.notify_all();
+      if (done == total) cv.notify_all();
     }
     if (more) send_next();
   };
 
+  const auto cpu_before = ThreadCpu();
   const auto start = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -162,8 +190,22 @@ int main(int argc, char** argv) {
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("requests=%d ok=%d concurrency=%d max_connections=%d seconds=%.3f rps=%.0f\n", total,
-              ok, concurrency, options.max_total_connections, secs, total / secs);
+  const auto cpu_after = ThreadCpu();
+  std::printf(
+      "requests=%d ok=%d concurrency=%d max_connections=%d max_host_connections=%d seconds=%.3f "
+      "rps=%.0f cpu_us_per_request:",
+      total, ok, concurrency, options.max_total_connections, options.max_host_connections, secs,
+      total / secs);
+  for (const auto& [tid, after] : cpu_after) {
+    const auto it = cpu_before.find(tid);
+    const int64_t ns = after.second - (it == cpu_before.end() ? 0 : it->second.second);
+    if (ns < 1000000) continue;  // idle threads
+    const char* role = tid == static_cast<int>(getpid()) ? "main"
+                       : after.first == "responder"      ? "responder"
+                                                         : "client";
+    std::printf(" %s=%.2f", role, static_cast<double>(ns) / 1000.0 / total);
+  }
+  std::printf("\n");
   client->reset();
   stop = true;
   server.join();

@@ -183,6 +183,33 @@ Status Registry::ParseAuthParameters(const json::object& auth, const std::string
   }
   BP_RETURN_IF_ERROR(ValidateHttpParams(v, invocation, "authParameters.invocationHttpParameters"));
   BP_RETURN_IF_ERROR(v.Finish());
+  // Values sent in HTTP headers must not be able to inject headers.
+  auto header_safe = [](std::string_view value) {
+    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+  };
+  auto token_ok = [](std::string_view name) {
+    if (name.empty()) return false;
+    for (unsigned char c : name) {
+      if (c <= 32 || c >= 127 || std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) != std::string_view::npos) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (api_key) {
+    if (api_key->contains("ApiKeyName") && !token_ok(JsonString(*api_key, "ApiKeyName"))) {
+      return Status::Validation("ApiKeyName must be a valid HTTP header name.");
+    }
+    if (!header_safe(JsonString(*api_key, "ApiKeyValue"))) {
+      return Status::Validation("ApiKeyValue must not contain CR, LF or NUL characters.");
+    }
+  }
+  if (basic && (!header_safe(JsonString(*basic, "Username")) || !header_safe(JsonString(*basic, "Password")))) {
+    return Status::Validation("Username and Password must not contain CR, LF or NUL characters.");
+  }
+  if (basic && JsonString(*basic, "Username").find(':') != std::string::npos) {
+    return Status::Validation("Username must not contain ':' (it separates user and password in Basic auth).");
+  }
   if (!update) {
     if (type == "BASIC" && !basic) return Status::Validation("BasicAuthParameters are required when AuthorizationType is BASIC.");
     if (type == "API_KEY" && !api_key) return Status::Validation("ApiKeyAuthParameters are required when AuthorizationType is API_KEY.");

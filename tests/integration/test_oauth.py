@@ -519,11 +519,7 @@ class StaticAuthValueTest(DeliveryFixture):
         self.assertIsNone(header(req, "X-Injected"), "no header injection")
         self.assertNotIn("abc", header(req, "x-api-key") or "")
 
-    # Server bug: docs/auth.md says a static auth value containing CR, LF or NUL "is refused",
-    # but CreateConnection accepts ApiKeyValue "abc\r\nX-Injected: 1" (AUTHORIZED) and every
-    # delivery then goes out with no x-api-key header at all (sent unauthenticated, recorded as a
-    # success) instead of a ValidationException at CreateConnection/UpdateConnection.
-    @unittest.expectedFailure
+    # A static auth value containing CR, LF or NUL is refused at CreateConnection.
     def test_crlf_api_key_value_is_refused(self):
         with self.assertRaises(harness.botocore.exceptions.ClientError) as cm:
             self.api_key_connection("crlf", key_value=self.BAD_KEY)

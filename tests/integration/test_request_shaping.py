@@ -294,11 +294,8 @@ class DeliveryErrorTest(ShapingFixture):
         self.assertEqual([r["path"] for r in self.sink.requests()], ["/ok"])
         self.assertEqual(self.metric("bridgeport_invocations_total", outcome="dlq"), 2)
 
-    # SPEC §9 "No DLQ / DLQ gone: dropped ... kept in attempt records" and §11: a delivery that
-    # fails before any HTTP request (INVALID_PARAMETER here) leaves no attempt record at all
-    # (GET /_bridgeport/v1/deliveries?destination=count answers []), although it is counted in
-    # bridgeport_dropped_total{reason="no_dlq",error_code="INVALID_PARAMETER"}.
-    @unittest.expectedFailure
+    # SPEC §9: a dropped delivery (here INVALID_PARAMETER before any HTTP request, no DLQ) is
+    # kept in the attempt records.
     def test_dropped_invalid_parameter_is_kept_in_attempt_records(self):
         self.bad_targets()
         self.put_shop_event()
