@@ -47,9 +47,8 @@ Response BadRequest(std::string_view why) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<net::io_context> ioc, const ServerOptions& options,
-          const Handler& handler)
-      : stream_(std::move(socket)), ioc_(std::move(ioc)), options_(options), handler_(handler) {}
+  Session(tcp::socket socket, const ServerOptions& options, const Handler& handler)
+      : stream_(std::move(socket)), options_(options), handler_(handler) {}
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -133,7 +132,6 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
-  std::shared_ptr<net::io_context> ioc_;  // keeps the context alive while responders exist
   const ServerOptions& options_;
   const Handler& handler_;
   beast::flat_buffer buffer_;
@@ -151,6 +149,8 @@ class BeastServer final : public Server {
         ioc_(std::make_shared<net::io_context>(threads_count_)),
         acceptor_(net::make_strand(*ioc_)) {}
 
+  // Sessions still referenced by queued handlers (e.g. a responder called after Stop) are
+  // destroyed with the io_context. Callers must not call a Responder after the server is destroyed.
   ~BeastServer() override { Stop(); }
 
   Status Start(Handler handler) override {
@@ -196,7 +196,7 @@ class BeastServer final : public Server {
       if (ec == net::error::operation_aborted) return;
       if (!ec) {
         s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(s), ioc_, options_, handler_)->Start();
+        std::make_shared<Session>(std::move(s), options_, handler_)->Start();
       }
       Accept();
     });

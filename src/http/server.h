@@ -3,7 +3,8 @@
 //
 // Threads: `io_threads` threads run the event loop; handlers are invoked on them. A handler must
 // call its Responder exactly once, from any thread, possibly much later (long polling, group
-// commit). Keep-alive is honoured; requests on one connection are served one at a time.
+// commit), but not after the Server is destroyed. Keep-alive is honoured; requests on one
+// connection are served one at a time.
 #pragma once
 
 #include <cstdint>
