@@ -324,6 +324,139 @@ TEST_F(HttpClientTest, AcceptEncodingIsSentAsGiven) {
   EXPECT_EQ(got.at("headers").as_array().size(), 4u);  // + Host, Content-Length
 }
 
+// Easy handles are pooled: nothing of one request (headers, method, body, Accept-Encoding) may
+// carry over to the next request that reuses the handle.
+TEST_F(HttpClientTest, ReusedHandlesStartClean) {
+  ASSERT_EQ(Send("POST", "/one", "body-1", {{"X-A", "1"}, {"Accept-Encoding", "gzip"}}).status,
+            200);
+  ASSERT_EQ(Send("HEAD", "/two").status, 200);
+  ASSERT_EQ(Send("GET", "/three").status, 200);
+  ASSERT_EQ(Send("DELETE", "/four", "", {{"X-B", "2"}}).status, 200);
+  const json::array reqs = Requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  const char* methods[] = {"POST", "HEAD", "GET", "DELETE"};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(reqs[i].as_object().at("method").as_string(), methods[i]);
+  }
+  for (size_t i = 1; i < 4; ++i) {
+    const json::object& r = reqs[i].as_object();
+    EXPECT_EQ(r.at("body").as_string(), "");
+    EXPECT_EQ(HeaderOf(r, "X-A"), "<absent>");
+    EXPECT_EQ(HeaderOf(r, "Accept-Encoding"), "<absent>");
+    EXPECT_EQ(HeaderOf(r, "Content-Length"), "<absent>");
+  }
+  EXPECT_EQ(reqs[2].as_object().at("headers").as_array().size(), 1u);  // Host only
+  EXPECT_EQ(HeaderOf(reqs[3].as_object(), "X-B"), "2");
+}
+
+// Requests beyond max_host_connections wait in the client, never on more connections.
+TEST_F(HttpClientTest, PerHostBoundQueuesExtraRequests) {
+  CurlHttpClientOptions opts;
+  opts.max_host_connections = 2;
+  auto client = MakeClient(opts);
+  constexpr int kRequests = 60;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, ok = 0;
+  std::set<std::string> conns;
+  for (int i = 0; i < kRequests; ++i) {
+    client->Send({"POST", sink_->Url("/h/" + std::to_string(i)), {}, "{}", 30000},
+                 [&](HttpResult r) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   ++done;
+                   if (r.status == 200) {
+                     ++ok;
+                     conns.insert(std::string(r.Header("X-Sink-Connection-Id").value_or("")));
+                   }
+                   cv.notify_all();
+                 });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, kDeadline, [&] { return done == kRequests; }));
+  EXPECT_EQ(ok, kRequests);
+  EXPECT_LE(conns.size(), 2u);
+  EXPECT_EQ(client->InFlight(), 0);
+}
+
+// The wait for a free connection counts against the timeout: a queued request behind a slow one
+// fails with kTimeout without ever reaching the receiver.
+TEST_F(HttpClientTest, QueuedRequestTimesOutWaitingForConnection) {
+  Control("/_control/script", R"([{"delay_ms":3000}])");
+  CurlHttpClientOptions opts;
+  opts.max_host_connections = 1;
+  auto client = MakeClient(opts);
+  auto slow = std::make_shared<std::promise<HttpResult>>();
+  std::future<HttpResult> slow_result = slow->get_future();
+  client->Send({"POST", sink_->Url("/slow"), {}, "{}", 30000},
+               [slow](HttpResult r) { slow->set_value(std::move(r)); });
+  const HttpResult w =
+      SendSync(*client_, {"GET", sink_->Url("/_control/wait?n=1&timeout=30"), {}, "", 40000});
+  EXPECT_NE(w.body_prefix.find("\"count\": 1"), std::string::npos) << w.body_prefix;
+  const HttpResult queued = SendSync(*client, {"POST", sink_->Url("/queued"), {}, "{}", 300});
+  EXPECT_EQ(queued.kind, HttpResult::Kind::kTimeout) << queued.error;
+  EXPECT_NE(queued.error.find("waiting for a free connection"), std::string::npos) << queued.error;
+  EXPECT_EQ(queued.host, "127.0.0.1");
+  ASSERT_EQ(slow_result.wait_for(kDeadline), std::future_status::ready);
+  EXPECT_EQ(slow_result.get().status, 200);
+  const json::array reqs = Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].as_object().at("path").as_string(), "/slow");
+}
+
+// Requests still waiting for a connection at shutdown fail like in-flight ones.
+TEST_F(HttpClientTest, ShutdownFailsQueuedRequests) {
+  Control("/_control/default", R"({"delay_ms":20000})");
+  CurlHttpClientOptions opts;
+  opts.max_host_connections = 1;
+  auto client = MakeClient(opts);
+  std::vector<std::future<HttpResult>> results;
+  for (int i = 0; i < 3; ++i) {
+    auto p = std::make_shared<std::promise<HttpResult>>();
+    results.push_back(p->get_future());
+    client->Send({"POST", sink_->Url("/s"), {}, "{}", 60000},
+                 [p](HttpResult r) { p->set_value(std::move(r)); });
+  }
+  const HttpResult w =
+      SendSync(*client_, {"GET", sink_->Url("/_control/wait?n=1&timeout=30"), {}, "", 40000});
+  EXPECT_NE(w.body_prefix.find("\"count\": 1"), std::string::npos) << w.body_prefix;
+  EXPECT_EQ(client->InFlight(), 3);
+  client.reset();
+  for (auto& f : results) {
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    const HttpResult r = f.get();
+    EXPECT_EQ(r.kind, HttpResult::Kind::kInternal);
+    EXPECT_EQ(r.error, "shutdown");
+  }
+}
+
+// Callbacks run on the client thread and may submit the next request from there.
+TEST_F(HttpClientTest, CallbacksCanSubmitFollowUps) {
+  constexpr int kChain = 25;
+  auto all_done = std::make_shared<std::promise<int>>();
+  std::future<int> result = all_done->get_future();
+  struct Chain {
+    HttpClient* client;
+    std::string url;
+    int ok = 0, left = kChain;
+    std::shared_ptr<std::promise<int>> done;
+    void Next() {
+      client->Send({"POST", url, {}, "{}", 10000}, [this](HttpResult r) {
+        ok += r.status == 200;
+        if (--left == 0) {
+          done->set_value(ok);
+        } else {
+          Next();
+        }
+      });
+    }
+  };
+  Chain chain{client_.get(), sink_->Url("/chain"), 0, kChain, all_done};
+  chain.Next();
+  ASSERT_EQ(result.wait_for(kDeadline), std::future_status::ready);
+  EXPECT_EQ(result.get(), kChain);
+  EXPECT_EQ(Requests().size(), static_cast<size_t>(kChain));
+}
+
 // HTTPS against the sink with a throw-away self-signed certificate (needs the openssl CLI).
 class HttpsClientTest : public ::testing::Test {
  protected:
