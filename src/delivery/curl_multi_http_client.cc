@@ -250,8 +250,9 @@ class CurlMultiHttpClient::Impl {
     [[maybe_unused]] const ssize_t n = write(event_fd_, &one, sizeof(one));
   }
 
-  // CURLMOPT_SOCKETFUNCTION: mirrors libcurl's interest in `s` into the epoll set.
-  static int OnSocket(CURL*, curl_socket_t s, int what, void* userp, void*) {
+  // CURLMOPT_SOCKETFUNCTION: mirrors libcurl's interest in `s` into the epoll set. A socket we
+  // registered carries a non-null `socketp` (curl_multi_assign) until libcurl removes it.
+  static int OnSocket(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
     auto* self = static_cast<Impl*>(userp);
     if (what == CURL_POLL_REMOVE) {
       epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);  // may already be closed: ignored
@@ -260,7 +261,12 @@ class CurlMultiHttpClient::Impl {
     epoll_event ev{};
     ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
     ev.data.fd = s;
-    if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
+    if (socketp == nullptr) {
+      if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
+        epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev);
+      }
+      curl_multi_assign(self->multi_, s, self);
+    } else if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
       epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev);
     }
     return 0;
