@@ -86,6 +86,24 @@ Status ValidateTags(const json::array* tags, int max_tags) {
   return v.Finish();
 }
 
+StatusOr<std::optional<std::string>> RequiredName(const json::object& in, std::string_view member,
+                                                  std::string_view field, size_t max) {
+  Input input(in);
+  BP_ASSIGN_OR_RETURN(auto name, input.String(member));
+  Validator v;
+  v.NotNull(field, name.has_value());
+  if (name) v.Name(field, *name, max);
+  BP_RETURN_IF_ERROR(v.Finish());
+  return name;
+}
+
+json::object ListReply(std::string_view list_key, json::array list, const Page& page) {
+  json::object out;
+  out[list_key] = std::move(list);
+  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
+  return out;
+}
+
 Registry::Registry(store::Store& store, const Clock& clock, RegistryOptions options,
                    SecretSealer sealer)
     : store_(store), clock_(clock), options_(std::move(options)), sealer_(std::move(sealer)),
@@ -471,10 +489,7 @@ StatusOr<json::object> Registry::ListEventBuses(const json::object& in) {
     }
     list.push_back(std::move(o));
   }
-  json::object out;
-  out["EventBuses"] = std::move(list);
-  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
-  return out;
+  return ListReply("EventBuses", std::move(list), page);
 }
 
 StatusOr<json::object> Registry::DeleteEventBus(const json::object& in) {

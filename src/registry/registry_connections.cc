@@ -448,12 +448,7 @@ StatusOr<json::object> Registry::ConnectionSummary(const Connection& c) const {
 }
 
 StatusOr<json::object> Registry::DescribeConnection(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> name, RequiredName(in, "Name", "name"));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = connections_.find(*name);
   if (it == connections_.end()) return ConnectionNotFound(*name);
@@ -489,19 +484,11 @@ StatusOr<json::object> Registry::ListConnections(const json::object& in) {
     }
     list.push_back(std::move(o));
   }
-  json::object out;
-  out["Connections"] = std::move(list);
-  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
-  return out;
+  return ListReply("Connections", std::move(list), page);
 }
 
 StatusOr<json::object> Registry::DeleteConnection(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> name, RequiredName(in, "Name", "name"));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = connections_.find(*name);
   if (it == connections_.end()) return ConnectionNotFound(*name);
@@ -523,12 +510,7 @@ StatusOr<json::object> Registry::DeleteConnection(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::DeauthorizeConnection(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> name, RequiredName(in, "Name", "name"));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = connections_.find(*name);
   if (it == connections_.end()) return ConnectionNotFound(*name);
@@ -617,29 +599,51 @@ json::object Registry::DestinationPublic(const Destination& d, bool full) const 
   return out;
 }
 
-StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
+namespace {
+
+// The members of Create/UpdateApiDestination, validated (on create the required ones must be there).
+struct DestinationInput {
+  std::optional<std::string> name, description, conn_arn, endpoint, method;
+  std::optional<int64_t> rate;
+};
+
+StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool create, bool allow_http) {
   Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
-  BP_ASSIGN_OR_RETURN(auto conn_arn, input.String("ConnectionArn"));
-  BP_ASSIGN_OR_RETURN(auto endpoint, input.String("InvocationEndpoint"));
-  BP_ASSIGN_OR_RETURN(auto method, input.String("HttpMethod"));
-  BP_ASSIGN_OR_RETURN(auto rate, input.Integer("InvocationRateLimitPerSecond"));
+  DestinationInput d;
+  BP_ASSIGN_OR_RETURN(d.name, input.String("Name"));
+  BP_ASSIGN_OR_RETURN(d.description, input.String("Description"));
+  BP_ASSIGN_OR_RETURN(d.conn_arn, input.String("ConnectionArn"));
+  BP_ASSIGN_OR_RETURN(d.endpoint, input.String("InvocationEndpoint"));
+  BP_ASSIGN_OR_RETURN(d.method, input.String("HttpMethod"));
+  BP_ASSIGN_OR_RETURN(d.rate, input.Integer("InvocationRateLimitPerSecond"));
   Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  if (description) v.Length("description", *description, 0, 512);
-  v.NotNull("connectionArn", conn_arn.has_value());
-  if (conn_arn) v.Length("connectionArn", *conn_arn, 1, 1600);
-  v.NotNull("invocationEndpoint", endpoint.has_value());
-  if (endpoint) {
-    v.Length("invocationEndpoint", *endpoint, 1, 2048);
-    if (v.ok()) v.Pattern("invocationEndpoint", *endpoint, ValidEndpoint(*endpoint, options_.allow_http_endpoints), "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+  v.NotNull("name", d.name.has_value());
+  if (d.name) v.Name("name", *d.name, 64);
+  if (d.description) v.Length("description", *d.description, 0, 512);
+  if (create) {
+    v.NotNull("connectionArn", d.conn_arn.has_value());
+    v.NotNull("invocationEndpoint", d.endpoint.has_value());
+    v.NotNull("httpMethod", d.method.has_value());
   }
-  v.NotNull("httpMethod", method.has_value());
-  if (method) v.Enum("httpMethod", *method, {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"});
-  if (rate) v.Range("invocationRateLimitPerSecond", *rate, 1, 100000);
+  if (d.conn_arn) v.Length("connectionArn", *d.conn_arn, 1, 1600);
+  if (d.endpoint) {
+    v.Length("invocationEndpoint", *d.endpoint, 1, 2048);
+    if (v.ok()) {
+      v.Pattern("invocationEndpoint", *d.endpoint, ValidEndpoint(*d.endpoint, allow_http),
+                "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+    }
+  }
+  if (d.method) v.Enum("httpMethod", *d.method, {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"});
+  if (d.rate) v.Range("invocationRateLimitPerSecond", *d.rate, 1, 100000);
   BP_RETURN_IF_ERROR(v.Finish());
+  return d;
+}
+
+}  // namespace
+
+StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
+  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, true, options_.allow_http_endpoints));
+  auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   if (destinations_.count(*name)) {
     return Status::AlreadyExists("An api-destination '" + *name + "' already exists.");
@@ -678,25 +682,8 @@ StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::UpdateApiDestination(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
-  BP_ASSIGN_OR_RETURN(auto conn_arn, input.String("ConnectionArn"));
-  BP_ASSIGN_OR_RETURN(auto endpoint, input.String("InvocationEndpoint"));
-  BP_ASSIGN_OR_RETURN(auto method, input.String("HttpMethod"));
-  BP_ASSIGN_OR_RETURN(auto rate, input.Integer("InvocationRateLimitPerSecond"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  if (description) v.Length("description", *description, 0, 512);
-  if (conn_arn) v.Length("connectionArn", *conn_arn, 1, 1600);
-  if (endpoint) {
-    v.Length("invocationEndpoint", *endpoint, 1, 2048);
-    if (v.ok()) v.Pattern("invocationEndpoint", *endpoint, ValidEndpoint(*endpoint, options_.allow_http_endpoints), "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
-  }
-  if (method) v.Enum("httpMethod", *method, {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"});
-  if (rate) v.Range("invocationRateLimitPerSecond", *rate, 1, 100000);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, false, options_.allow_http_endpoints));
+  auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = destinations_.find(*name);
   if (it == destinations_.end()) return DestinationNotFound(*name);
@@ -724,12 +711,7 @@ StatusOr<json::object> Registry::UpdateApiDestination(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::DescribeApiDestination(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> name, RequiredName(in, "Name", "name"));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = destinations_.find(*name);
   if (it == destinations_.end()) return DestinationNotFound(*name);
@@ -754,19 +736,11 @@ StatusOr<json::object> Registry::ListApiDestinations(const json::object& in) {
   BP_ASSIGN_OR_RETURN(Page page, Paginate(names, in));
   json::array list;
   for (size_t i = page.begin; i < page.end; ++i) list.push_back(DestinationPublic(*destinations_[names[i]], false));
-  json::object out;
-  out["ApiDestinations"] = std::move(list);
-  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
-  return out;
+  return ListReply("ApiDestinations", std::move(list), page);
 }
 
 StatusOr<json::object> Registry::DeleteApiDestination(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> name, RequiredName(in, "Name", "name"));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = destinations_.find(*name);
   if (it == destinations_.end()) return DestinationNotFound(*name);

@@ -58,5 +58,11 @@ struct Page {
 };
 StatusOr<Page> Paginate(const std::vector<std::string>& sorted_names, const boost::json::object& in);
 Status ValidateTags(const boost::json::array* tags, int max_tags);
+// A required resource name member (e.g. "Name"), validated as AWS does; `field` is the name used
+// in messages ("name", "rule"). The optional is always engaged on success.
+StatusOr<std::optional<std::string>> RequiredName(const boost::json::object& in, std::string_view member,
+                                                  std::string_view field, size_t max = 64);
+// {"<list_key>": list, "NextToken": …} for a page of a List operation.
+boost::json::object ListReply(std::string_view list_key, boost::json::array list, const Page& page);
 
 }  // namespace bp::registry

@@ -124,12 +124,7 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::DescribeRule(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> name, RequiredName(in, "Name", "name"));
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
   Rule* rule = FindRule(bus, *name);
@@ -156,10 +151,7 @@ StatusOr<json::object> Registry::ListRules(const json::object& in) {
   BP_ASSIGN_OR_RETURN(Page page, Paginate(names, in));
   json::array list;
   for (size_t i = page.begin; i < page.end; ++i) list.push_back(FindRule(bus, names[i])->data);
-  json::object out;
-  out["Rules"] = std::move(list);
-  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
-  return out;
+  return ListReply("Rules", std::move(list), page);
 }
 
 StatusOr<json::object> Registry::DeleteRule(const json::object& in) {
@@ -190,12 +182,7 @@ StatusOr<json::object> Registry::DeleteRule(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::SetRuleState(const json::object& in, bool enabled) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto name, input.String("Name"));
-  Validator v;
-  v.NotNull("name", name.has_value());
-  if (name) v.Name("name", *name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> name, RequiredName(in, "Name", "name"));
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
   Rule* rule = FindRule(bus, *name);
@@ -239,10 +226,7 @@ StatusOr<json::object> Registry::ListRuleNamesByTarget(const json::object& in) {
   BP_ASSIGN_OR_RETURN(Page page, Paginate(names, in));
   json::array list;
   for (size_t i = page.begin; i < page.end; ++i) list.push_back(json::string(names[i]));
-  json::object out;
-  out["RuleNames"] = std::move(list);
-  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
-  return out;
+  return ListReply("RuleNames", std::move(list), page);
 }
 
 // ---- targets ----
@@ -444,12 +428,7 @@ StatusOr<json::object> Registry::RemoveTargets(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::ListTargetsByRule(const json::object& in) {
-  Input input(in);
-  BP_ASSIGN_OR_RETURN(auto rule_name, input.String("Rule"));
-  Validator v;
-  v.NotNull("rule", rule_name.has_value());
-  if (rule_name) v.Name("rule", *rule_name, 64);
-  BP_RETURN_IF_ERROR(v.Finish());
+  BP_ASSIGN_OR_RETURN(std::optional<std::string> rule_name, RequiredName(in, "Rule", "rule"));
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
   Rule* rule = FindRule(bus, *rule_name);
@@ -464,10 +443,7 @@ StatusOr<json::object> Registry::ListTargetsByRule(const json::object& in) {
   BP_ASSIGN_OR_RETURN(Page page, Paginate(ids, in));
   json::array list;
   for (size_t i = page.begin; i < page.end; ++i) list.push_back(*by_id[ids[i]]);
-  json::object out;
-  out["Targets"] = std::move(list);
-  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
-  return out;
+  return ListReply("Targets", std::move(list), page);
 }
 
 }  // namespace bp::registry
