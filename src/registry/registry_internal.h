@@ -62,6 +62,8 @@ Status ValidateTags(const boost::json::array* tags, int max_tags);
 // in messages ("name", "rule"). The optional is always engaged on success.
 StatusOr<std::optional<std::string>> RequiredName(const boost::json::object& in, std::string_view member,
                                                   std::string_view field, size_t max = 64);
+// https:// endpoints, and http:// ones when allowed (loopback dev mode or configuration).
+bool ValidEndpoint(std::string_view url, bool allow_http);
 // {"<list_key>": list, "NextToken": …} for a page of a List operation.
 boost::json::object ListReply(std::string_view list_key, boost::json::array list, const Page& page);
 
