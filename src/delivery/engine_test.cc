@@ -613,6 +613,65 @@ TEST_F(EngineTest, QueueTargetGetsTheEventWithoutHttp) {
   EXPECT_EQ(Outcomes("success"), 1u);
 }
 
+TEST_F(EngineTest, EventBusTargetReroutesTheEventKeepingItsId) {
+  MakeDestination(300);
+  ASSERT_TRUE(registry_->CreateEventBus(J(R"({"Name":"second"})")).ok());
+  ASSERT_TRUE(registry_
+                  ->PutRule(J(R"({"Name":"r2","EventBusName":"second",
+                                  "EventPattern":"{\"source\":[\"shop\"]}"})"))
+                  .ok());
+  json::object to_dest;
+  to_dest["Id"] = "t2";
+  to_dest["Arn"] = dest_arn_;
+  json::object put2;
+  put2["Rule"] = "r2";
+  put2["EventBusName"] = "second";
+  put2["Targets"] = json::array{to_dest};
+  ASSERT_TRUE(registry_->PutTargets(put2).ok());
+  TargetOptions opts;
+  opts.arn = "arn:aws:events:us-east-1:000000000000:event-bus/second";
+  opts.dead_letter = false;
+  MakeRuleAndTarget(opts);
+  StartEngine();
+
+  fake_->Hold(true);
+  auto ids = PutEvents(1);
+  ASSERT_TRUE(fake_->WaitForSends(1, milliseconds(10000)));
+  // While the API attempt is in flight, the only task left is the one on the second bus.
+  std::vector<TaskRecord> tasks;
+  ASSERT_TRUE(Eventually([&] {
+    tasks = StoredTasks();
+    return tasks.size() == 1 && tasks[0].bus == "second";
+  }));
+  EXPECT_EQ(tasks[0].rule, "r2");
+  EXPECT_EQ(tasks[0].target_id, "t2");
+  EXPECT_EQ(tasks[0].hops, 1);
+  EXPECT_EQ(tasks[0].event_id, ids[0]);
+  EXPECT_EQ(json::parse(fake_->Sent()[0].request.body).at("id").as_string(), ids[0]);
+  fake_->Hold(false);
+  fake_->ReleaseHeld();
+  ASSERT_TRUE(Eventually([&] { return StoredTasks().empty(); }));
+  EXPECT_EQ(fake_->SendCount(), 1u);
+}
+
+TEST_F(EngineTest, MaxInflightBoundsConcurrentAttempts) {
+  MakeDestination(300);
+  TagDestination("bridgeport:max-inflight", "2");
+  MakeRuleAndTarget({});
+  StartEngine();
+  fake_->Hold(true);
+  PutEvents(5);
+  ASSERT_TRUE(fake_->WaitForSends(2, milliseconds(10000)));
+  EXPECT_TRUE(StaysAt(2));
+  fake_->ReleaseHeld();
+  ASSERT_TRUE(fake_->WaitForSends(4, milliseconds(10000)));
+  EXPECT_TRUE(StaysAt(4));
+  fake_->Hold(false);
+  fake_->ReleaseHeld();
+  ASSERT_TRUE(Eventually([&] { return StoredTasks().empty(); }));
+  EXPECT_EQ(fake_->SendCount(), 5u);
+}
+
 TEST_F(EngineTest, RemovedTargetCancelsThePendingTask) {
   TargetOptions opts;
   opts.max_retries = 5;
