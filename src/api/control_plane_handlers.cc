@@ -14,9 +14,8 @@ namespace {
 using Method = StatusOr<json::object> (registry::Registry::*)(const json::object&);
 
 void Add(EventsApi& api, registry::Registry& registry, const char* op, Method method) {
-  api.Register(op, [&registry, method](const json::object& in, const RequestContext&, JsonReply reply) {
-    reply((registry.*method)(in));
-  });
+  api.Register(op, [&registry, method](const json::object& in, const RequestContext&,
+                                       JsonReply reply) { reply((registry.*method)(in)); });
 }
 
 // TestEventPattern: {EventPattern, Event} -> {Result}. The event must carry the envelope fields
@@ -38,8 +37,10 @@ StatusOr<json::object> TestEventPattern(const json::object& in) {
                                 std::string(field) + ".");
     }
   }
-  if (auto r = ev.as_object().find("resources"); r == ev.as_object().end() || !r->value().is_array()) {
-    return Status::Validation("Parameter Event is not valid: the event must contain a resources array.");
+  if (auto r = ev.as_object().find("resources");
+      r == ev.as_object().end() || !r->value().is_array()) {
+    return Status::Validation(
+        "Parameter Event is not valid: the event must contain a resources array.");
   }
   BP_ASSIGN_OR_RETURN(bool matched, pattern::MatchesOne(*pattern, *event));
   json::object out;
@@ -80,9 +81,8 @@ void RegisterControlPlane(EventsApi& api, registry::Registry& r) {
   Add(api, r, "TagResource", &R::TagResource);
   Add(api, r, "UntagResource", &R::UntagResource);
   Add(api, r, "ListTagsForResource", &R::ListTagsForResource);
-  api.Register("TestEventPattern", [](const json::object& in, const RequestContext&, JsonReply reply) {
-    reply(TestEventPattern(in));
-  });
+  api.Register("TestEventPattern", [](const json::object& in, const RequestContext&,
+                                      JsonReply reply) { reply(TestEventPattern(in)); });
 }
 
 }  // namespace bp::api

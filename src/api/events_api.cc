@@ -1,9 +1,8 @@
 #include "api/events_api.h"
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <atomic>
 #include <memory>
 
 #include "common/log.h"
@@ -12,33 +11,50 @@ namespace bp::api {
 
 std::string_view ExceptionName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "";
-    case StatusCode::kValidation: return "ValidationException";
-    case StatusCode::kSerialization: return "SerializationException";
-    case StatusCode::kNotFound: return "ResourceNotFoundException";
-    case StatusCode::kAlreadyExists: return "ResourceAlreadyExistsException";
-    case StatusCode::kLimitExceeded: return "LimitExceededException";
-    case StatusCode::kInvalidEventPattern: return "InvalidEventPatternException";
-    case StatusCode::kConcurrentModification: return "ConcurrentModificationException";
-    case StatusCode::kIllegalStatus: return "IllegalStatusException";
-    case StatusCode::kInvalidState: return "InvalidStateException";
-    case StatusCode::kOperationDisabled: return "OperationDisabledException";
-    case StatusCode::kThrottled: return "ThrottlingException";
-    case StatusCode::kUnavailable: return "ServiceUnavailableException";
+    case StatusCode::kOk:
+      return "";
+    case StatusCode::kValidation:
+      return "ValidationException";
+    case StatusCode::kSerialization:
+      return "SerializationException";
+    case StatusCode::kNotFound:
+      return "ResourceNotFoundException";
+    case StatusCode::kAlreadyExists:
+      return "ResourceAlreadyExistsException";
+    case StatusCode::kLimitExceeded:
+      return "LimitExceededException";
+    case StatusCode::kInvalidEventPattern:
+      return "InvalidEventPatternException";
+    case StatusCode::kConcurrentModification:
+      return "ConcurrentModificationException";
+    case StatusCode::kIllegalStatus:
+      return "IllegalStatusException";
+    case StatusCode::kInvalidState:
+      return "InvalidStateException";
+    case StatusCode::kOperationDisabled:
+      return "OperationDisabledException";
+    case StatusCode::kThrottled:
+      return "ThrottlingException";
+    case StatusCode::kUnavailable:
+      return "ServiceUnavailableException";
     case StatusCode::kIoError:
     case StatusCode::kCorruption:
-    case StatusCode::kInternal: return "InternalException";
+    case StatusCode::kInternal:
+      return "InternalException";
   }
   return "InternalException";
 }
 
 int HttpStatusFor(StatusCode code) {
   switch (code) {
-    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kUnavailable:
+      return 503;
     case StatusCode::kIoError:
     case StatusCode::kCorruption:
-    case StatusCode::kInternal: return 500;
-    default: return 400;
+    case StatusCode::kInternal:
+      return 500;
+    default:
+      return 400;
   }
 }
 
@@ -59,7 +75,8 @@ http::Response EventsError(std::string_view type, std::string_view message, int 
 http::Response EventsError(const Status& status, std::string_view request_id) {
   if (HttpStatusFor(status.code()) == 500) {
     log::Error("api", "internal error", {{"error", status.ToString()}, {"request_id", request_id}});
-    return EventsError(ExceptionName(status.code()), "An internal error occurred.", 500, request_id);
+    return EventsError(ExceptionName(status.code()), "An internal error occurred.", 500,
+                       request_id);
   }
   return EventsError(ExceptionName(status.code()), status.message(), HttpStatusFor(status.code()),
                      request_id);
@@ -119,8 +136,7 @@ void EventsApi::Handle(std::string_view operation, const http::Request& req,
   auto shared_respond = std::make_shared<http::Responder>(std::move(respond));
   auto answered = std::make_shared<std::atomic<bool>>(false);
   std::string request_id = ctx.request_id;
-  JsonReply reply = [shared_respond, answered,
-                     request_id](StatusOr<boost::json::object> result) {
+  JsonReply reply = [shared_respond, answered, request_id](StatusOr<boost::json::object> result) {
     if (answered->exchange(true)) return;
     if (result.ok()) {
       (*shared_respond)(EventsOk(*result, request_id));

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <functional>
 #include <string>
 #include <unordered_map>

@@ -24,7 +24,8 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
       if (ready_.load() && !draining_.load()) {
         respond(Json(200, "{\"status\":\"ready\"}"));
       } else {
-        respond(Json(503, draining_.load() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}"));
+        respond(Json(503,
+                     draining_.load() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}"));
       }
       return;
     }
@@ -72,9 +73,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     return;
   }
   if (!ready_.load() || draining_.load()) {
-    respond(EventsError("ServiceUnavailableException",
-                        draining_.load() ? "The server is shutting down." : "The server is starting.",
-                        503, request_id));
+    respond(
+        EventsError("ServiceUnavailableException",
+                    draining_.load() ? "The server is shutting down." : "The server is starting.",
+                    503, request_id));
     return;
   }
 

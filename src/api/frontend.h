@@ -33,7 +33,8 @@ struct FrontendHooks {
 
 class Frontend {
  public:
-  Frontend(FrontendOptions options, const EventsApi& events, FrontendHooks hooks, const Clock& clock)
+  Frontend(FrontendOptions options, const EventsApi& events, FrontendHooks hooks,
+           const Clock& clock)
       : options_(std::move(options)), events_(events), hooks_(std::move(hooks)), clock_(clock) {}
 
   void Handle(http::Request&& req, http::Responder respond);

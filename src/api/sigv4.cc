@@ -36,7 +36,8 @@ std::string UriEncode(std::string_view s, bool encode_slash) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (c == '/' && !encode_slash)) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (c == '/' && !encode_slash)) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -64,7 +65,8 @@ std::string CanonicalQuery(std::string_view query, bool skip_signature) {
   return out;
 }
 
-// Parsed "AWS4-HMAC-SHA256 Credential=AK/20240101/us-east-1/events/aws4_request, SignedHeaders=a;b, Signature=hex".
+// Parsed "AWS4-HMAC-SHA256 Credential=AK/20240101/us-east-1/events/aws4_request, SignedHeaders=a;b,
+// Signature=hex".
 struct AuthFields {
   std::string access_key, date, region, service, terminator;
   std::string signed_headers;
@@ -76,7 +78,8 @@ bool ParseCredential(std::string_view cred, AuthFields& f) {
   size_t start = 0;
   for (;;) {
     size_t slash = cred.find('/', start);
-    parts.emplace_back(cred.substr(start, slash == std::string_view::npos ? cred.npos : slash - start));
+    parts.emplace_back(
+        cred.substr(start, slash == std::string_view::npos ? cred.npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -113,7 +116,8 @@ std::string ComputeSignature(const http::Request& req, const AuthFields& f, std:
   size_t start = 0;
   while (start <= sh.size()) {
     size_t semi = sh.find(';', start);
-    std::string_view name = sh.substr(start, semi == std::string_view::npos ? sh.npos : semi - start);
+    std::string_view name =
+        sh.substr(start, semi == std::string_view::npos ? sh.npos : semi - start);
     std::string values;
     bool first = true;
     for (const auto& [n, v] : req.headers) {
@@ -179,11 +183,16 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
 
 std::string_view SigV4FailureName(SigV4Failure f) {
   switch (f) {
-    case SigV4Failure::kNone: return "";
-    case SigV4Failure::kMissingAuthentication: return "MissingAuthenticationTokenException";
-    case SigV4Failure::kIncompleteSignature: return "IncompleteSignatureException";
-    case SigV4Failure::kUnrecognizedClient: return "UnrecognizedClientException";
-    case SigV4Failure::kInvalidSignature: return "InvalidSignatureException";
+    case SigV4Failure::kNone:
+      return "";
+    case SigV4Failure::kMissingAuthentication:
+      return "MissingAuthenticationTokenException";
+    case SigV4Failure::kIncompleteSignature:
+      return "IncompleteSignatureException";
+    case SigV4Failure::kUnrecognizedClient:
+      return "UnrecognizedClientException";
+    case SigV4Failure::kInvalidSignature:
+      return "InvalidSignatureException";
   }
   return "";
 }
@@ -206,9 +215,12 @@ SigV4Result VerifySigV4(const http::Request& req, const SigV4Options& options, i
     while (!rest.empty()) {
       size_t comma = rest.find(',');
       std::string part = Trim(rest.substr(0, comma));
-      if (part.rfind("Credential=", 0) == 0) credential = part.substr(11);
-      else if (part.rfind("SignedHeaders=", 0) == 0) f.signed_headers = part.substr(14);
-      else if (part.rfind("Signature=", 0) == 0) f.signature = part.substr(10);
+      if (part.rfind("Credential=", 0) == 0)
+        credential = part.substr(11);
+      else if (part.rfind("SignedHeaders=", 0) == 0)
+        f.signed_headers = part.substr(14);
+      else if (part.rfind("Signature=", 0) == 0)
+        f.signature = part.substr(10);
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
@@ -224,18 +236,23 @@ SigV4Result VerifySigV4(const http::Request& req, const SigV4Options& options, i
     if (amz_date.empty()) {
       // Fall back to the Date header only when no X-Amz-Date was sent.
       if (options.allow_any) return result;
-      return {SigV4Failure::kIncompleteSignature,
-              "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-              ""};
+      return {
+          SigV4Failure::kIncompleteSignature,
+          "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+          ""};
     }
   } else {
     // Presigned form: X-Amz-Algorithm, X-Amz-Credential, ... in the query string.
     std::string credential;
     for (auto& [k, v] : http::ParseForm(req.Query())) {
-      if (k == "X-Amz-Credential") credential = v;
-      else if (k == "X-Amz-SignedHeaders") f.signed_headers = v;
-      else if (k == "X-Amz-Signature") f.signature = v;
-      else if (k == "X-Amz-Date") amz_date = v;
+      if (k == "X-Amz-Credential")
+        credential = v;
+      else if (k == "X-Amz-SignedHeaders")
+        f.signed_headers = v;
+      else if (k == "X-Amz-Signature")
+        f.signature = v;
+      else if (k == "X-Amz-Date")
+        amz_date = v;
     }
     if (credential.empty()) {
       if (options.allow_any) return result;
@@ -284,9 +301,10 @@ void SignSigV4(http::Request& req, std::string_view access_key, std::string_view
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
   std::string amz_date = buf;
-  req.headers.erase(std::remove_if(req.headers.begin(), req.headers.end(),
-                                   [](auto& h) { return h.first == "x-amz-date" || h.first == "authorization"; }),
-                    req.headers.end());
+  req.headers.erase(
+      std::remove_if(req.headers.begin(), req.headers.end(),
+                     [](auto& h) { return h.first == "x-amz-date" || h.first == "authorization"; }),
+      req.headers.end());
   req.headers.emplace_back("x-amz-date", amz_date);
   std::vector<std::string> names;
   for (auto& [n, v] : req.headers) names.push_back(n);

@@ -1,6 +1,7 @@
 // The OAuth 2.0 client-credentials exchange as pure functions: building the token request from a
 // connection's OAuth parameters and classifying the token endpoint's answer. No I/O here; see
-// token_fetcher.h for transport and token_cache.h for caching/refresh. Wire rules: docs/semantics.md.
+// token_fetcher.h for transport and token_cache.h for caching/refresh. Wire rules:
+// docs/semantics.md.
 #pragma once
 
 #include <cstdint>

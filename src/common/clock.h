@@ -11,8 +11,8 @@ namespace bp {
 class Clock {
  public:
   virtual ~Clock() = default;
-  virtual int64_t NowMicros() const = 0;       // wall clock (UTC)
-  virtual int64_t MonotonicMicros() const = 0; // never goes backwards
+  virtual int64_t NowMicros() const = 0;        // wall clock (UTC)
+  virtual int64_t MonotonicMicros() const = 0;  // never goes backwards
   int64_t NowMillis() const { return NowMicros() / 1000; }
   int64_t NowSeconds() const { return NowMicros() / 1000000; }
 };

@@ -8,7 +8,8 @@
 
 namespace bp {
 
-// A random (version 4) UUID in canonical lower-case form, e.g. "0f8fad5b-d9cb-469f-a165-70867728950e".
+// A random (version 4) UUID in canonical lower-case form, e.g.
+// "0f8fad5b-d9cb-469f-a165-70867728950e".
 std::string NewUuid();
 
 // Seconds since the epoch as "2024-01-02T03:04:05Z".

@@ -16,21 +16,21 @@ namespace bp {
 
 enum class StatusCode {
   kOk = 0,
-  kValidation,            // ValidationException
-  kSerialization,         // SerializationException (wrong JSON types in a request)
-  kNotFound,              // ResourceNotFoundException
-  kAlreadyExists,         // ResourceAlreadyExistsException
-  kLimitExceeded,         // LimitExceededException
-  kInvalidEventPattern,   // InvalidEventPatternException
-  kConcurrentModification,// ConcurrentModificationException
-  kIllegalStatus,         // IllegalStatusException
-  kInvalidState,          // InvalidStateException
-  kOperationDisabled,     // OperationDisabledException
-  kThrottled,             // ThrottlingException
-  kUnavailable,           // service starting/draining, store full (retryable)
-  kIoError,               // the store or a file failed
-  kCorruption,            // stored data could not be decoded
-  kInternal,              // InternalException: a bug
+  kValidation,              // ValidationException
+  kSerialization,           // SerializationException (wrong JSON types in a request)
+  kNotFound,                // ResourceNotFoundException
+  kAlreadyExists,           // ResourceAlreadyExistsException
+  kLimitExceeded,           // LimitExceededException
+  kInvalidEventPattern,     // InvalidEventPatternException
+  kConcurrentModification,  // ConcurrentModificationException
+  kIllegalStatus,           // IllegalStatusException
+  kInvalidState,            // InvalidStateException
+  kOperationDisabled,       // OperationDisabledException
+  kThrottled,               // ThrottlingException
+  kUnavailable,             // service starting/draining, store full (retryable)
+  kIoError,                 // the store or a file failed
+  kCorruption,              // stored data could not be decoded
+  kInternal,                // InternalException: a bug
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -104,7 +104,8 @@ class [[nodiscard]] StatusOr {
   } while (0)
 
 // `BP_ASSIGN_OR_RETURN(auto x, Foo())`: unwraps a StatusOr or returns its Status.
-#define BP_ASSIGN_OR_RETURN(lhs, expr) BP_ASSIGN_OR_RETURN_IMPL(BP_CONCAT(bp_or_, __LINE__), lhs, expr)
+#define BP_ASSIGN_OR_RETURN(lhs, expr) \
+  BP_ASSIGN_OR_RETURN_IMPL(BP_CONCAT(bp_or_, __LINE__), lhs, expr)
 #define BP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \

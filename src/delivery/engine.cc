@@ -2,28 +2,32 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "delivery/engine_impl.h"
 #include "delivery/engine_auth.h"
+#include "delivery/engine_impl.h"
 #include "model/arn.h"
 
 namespace bp::delivery {
 
 std::string LaneFor(const registry::TargetRoute& target) {
   switch (target.kind) {
-    case registry::TargetKind::kApiDestination: return "api/" + target.resource_name;
-    case registry::TargetKind::kQueue: return "sqs/" + target.resource_name;
-    case registry::TargetKind::kEventBus: return "bus/" + target.resource_name;
+    case registry::TargetKind::kApiDestination:
+      return "api/" + target.resource_name;
+    case registry::TargetKind::kQueue:
+      return "sqs/" + target.resource_name;
+    case registry::TargetKind::kEventBus:
+      return "bus/" + target.resource_name;
   }
   return "api/" + target.resource_name;
 }
 
 EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)) {
-  ingest_to_invocation_ = &d_.metrics->GetHistogram(
-      "bridgeport_ingestion_to_invocation_seconds",
-      "Time from PutEvents acceptance to the start of the first attempt", {}, metrics::LatencyBuckets());
-  attempt_duration_ = &d_.metrics->GetHistogram("bridgeport_attempt_duration_seconds",
-                                                "Duration of delivery attempts", {},
-                                                metrics::LatencyBuckets());
+  ingest_to_invocation_ =
+      &d_.metrics->GetHistogram("bridgeport_ingestion_to_invocation_seconds",
+                                "Time from PutEvents acceptance to the start of the first attempt",
+                                {}, metrics::LatencyBuckets());
+  attempt_duration_ =
+      &d_.metrics->GetHistogram("bridgeport_attempt_duration_seconds",
+                                "Duration of delivery attempts", {}, metrics::LatencyBuckets());
 }
 
 EngineImpl::~EngineImpl() { Stop(); }
@@ -45,8 +49,9 @@ metrics::Counter& EngineImpl::Invocations(std::string_view outcome) {
 metrics::Counter& EngineImpl::Attempts(Lane& lane, const std::string& result_class) {
   auto it = lane.attempts_by_result.find(result_class);
   if (it != lane.attempts_by_result.end()) return *it->second;
-  metrics::Counter* c = &Count("bridgeport_invocation_attempts_total", "Delivery attempts by result",
-                               {{"destination", lane.resource}, {"result", result_class}});
+  metrics::Counter* c =
+      &Count("bridgeport_invocation_attempts_total", "Delivery attempts by result",
+             {{"destination", lane.resource}, {"result", result_class}});
   lane.attempts_by_result.emplace(result_class, c);
   return *c;
 }
@@ -80,31 +85,32 @@ Status EngineImpl::Recover() {
   size_t recovered = 0, cancelled = 0;
   int64_t now_ms = d_.clock->NowMillis();
   std::vector<TaskRecord> orphans;
-  Status s = d_.store->Scan(store::Family::kTasks, "t", store::PrefixEnd("t"),
-                            [&](std::string_view key, std::string_view value) {
-                              auto task = DecodeTask(value, /*with_event=*/false);
-                              auto seq = SeqFromTaskKey(key);
-                              if (!task || !seq) {
-                                log::Error("delivery", "skipping undecodable task record");
-                                return true;
-                              }
-                              max_seq = std::max(max_seq, *seq);
-                              auto target = d_.registry->FindTarget(task->bus, task->rule, task->target_id);
-                              if (!target) {
-                                orphans.push_back(std::move(*task));
-                                return true;
-                              }
-                              TaskRef ref{*seq, task->ingestion_ms,
-                                          static_cast<int32_t>(target->max_event_age_seconds), nullptr};
-                              std::string lane = LaneFor(*target);
-                              if (task->due_ms > now_ms) {
-                                Schedule(lane, ref, task->due_ms);
-                              } else {
-                                AddReady(lane, ref);
-                              }
-                              ++recovered;
-                              return true;
-                            });
+  Status s = d_.store->Scan(
+      store::Family::kTasks, "t", store::PrefixEnd("t"),
+      [&](std::string_view key, std::string_view value) {
+        auto task = DecodeTask(value, /*with_event=*/false);
+        auto seq = SeqFromTaskKey(key);
+        if (!task || !seq) {
+          log::Error("delivery", "skipping undecodable task record");
+          return true;
+        }
+        max_seq = std::max(max_seq, *seq);
+        auto target = d_.registry->FindTarget(task->bus, task->rule, task->target_id);
+        if (!target) {
+          orphans.push_back(std::move(*task));
+          return true;
+        }
+        TaskRef ref{*seq, task->ingestion_ms, static_cast<int32_t>(target->max_event_age_seconds),
+                    nullptr};
+        std::string lane = LaneFor(*target);
+        if (task->due_ms > now_ms) {
+          Schedule(lane, ref, task->due_ms);
+        } else {
+          AddReady(lane, ref);
+        }
+        ++recovered;
+        return true;
+      });
   BP_RETURN_IF_ERROR(s);
   for (const auto& t : orphans) {
     Cancel(t, "target removed");
@@ -112,8 +118,9 @@ Status EngineImpl::Recover() {
   }
   uint64_t floor = static_cast<uint64_t>(d_.clock->NowMicros()) * 16;
   next_seq_.store(std::max(max_seq + 1, floor));
-  log::Info("delivery", "recovered pending deliveries",
-            {{"tasks", static_cast<int64_t>(recovered)}, {"cancelled", static_cast<int64_t>(cancelled)}});
+  log::Info(
+      "delivery", "recovered pending deliveries",
+      {{"tasks", static_cast<int64_t>(recovered)}, {"cancelled", static_cast<int64_t>(cancelled)}});
   return Status::Ok();
 }
 
@@ -143,11 +150,13 @@ Lane& EngineImpl::GetLane(const std::string& key) {
   lane->kind = kind == "api" ? LaneKind::kApi : kind == "sqs" ? LaneKind::kQueue : LaneKind::kBus;
   if (lane->kind == LaneKind::kApi) {
     int rate = 300;
-    if (auto dest = d_.registry->FindDestination(lane->resource)) rate = dest->rate_limit_per_second;
+    if (auto dest = d_.registry->FindDestination(lane->resource))
+      rate = dest->rate_limit_per_second;
     lane->limiter = std::make_unique<RateLimiter>(rate);
-    lane->throttled_waits = &Count("bridgeport_throttled_waits_total",
-                                   "Times a destination had ready work but its rate limit was used up",
-                                   {{"destination", lane->resource}});
+    lane->throttled_waits =
+        &Count("bridgeport_throttled_waits_total",
+               "Times a destination had ready work but its rate limit was used up",
+               {{"destination", lane->resource}});
   }
   Lane& ref = *lane;
   lanes_.emplace(key, std::move(lane));
@@ -226,7 +235,8 @@ void EngineImpl::Dispatch(Lane& lane) {
     auto dest = d_.registry->FindDestination(lane.resource);
     auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
     if (conn && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
-      ConnectionAuth* ca = AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {}));
+      ConnectionAuth* ca =
+          AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {}));
       if (ca && ca->cache().Get().kind == auth::Lookup::Kind::kPending) {
         lane.waiting_token = true;
         return;
@@ -262,7 +272,8 @@ void EngineImpl::DispatchAll() {
 
 int64_t EngineImpl::NextWakeMicros(int64_t now_mono) {
   int64_t wake = now_mono + 100'000;  // housekeeping tick
-  if (!active_.empty() && dispatch_after_mono_ > now_mono) wake = std::min(wake, dispatch_after_mono_);
+  if (!active_.empty() && dispatch_after_mono_ > now_mono)
+    wake = std::min(wake, dispatch_after_mono_);
   if (!timers_.empty()) {
     int64_t delta_ms = timers_.top().due_ms - d_.clock->NowMillis();
     wake = std::min(wake, now_mono + std::max<int64_t>(0, delta_ms * 1000));

@@ -1,6 +1,5 @@
 // GET /_bridgeport/v1/deliveries: recent attempt records, newest first.
 #include <boost/json.hpp>
-
 #include <deque>
 
 #include "common/ids.h"
@@ -26,12 +25,14 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
   std::string delivery_id_filter, event_filter;
   if (req.method == "PUT" && path.substr(0, kDestinations.size()) == kDestinations &&
       path.size() > kDestinations.size() + 9 && path.substr(path.size() - 9) == "/settings") {
-    HandleSettings(std::string(path.substr(kDestinations.size(), path.size() - kDestinations.size() - 9)),
-                   req.body, std::move(respond));
+    HandleSettings(
+        std::string(path.substr(kDestinations.size(), path.size() - kDestinations.size() - 9)),
+        req.body, std::move(respond));
     return;
   }
-  bool ok_path = req.method == "GET" && (path == kDeliveries || path.substr(0, kEvents.size()) == kEvents ||
-                                         path.substr(0, kDeliveries.size() + 1) == std::string(kDeliveries) + "/");
+  bool ok_path = req.method == "GET" &&
+                 (path == kDeliveries || path.substr(0, kEvents.size()) == kEvents ||
+                  path.substr(0, kDeliveries.size() + 1) == std::string(kDeliveries) + "/");
   if (!ok_path) {
     json::object err;
     err["message"] =
@@ -41,7 +42,8 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
     respond(JsonResponse(404, err));
     return;
   }
-  if (path.substr(0, kEvents.size()) == kEvents) event_filter = http::UrlDecode(path.substr(kEvents.size()));
+  if (path.substr(0, kEvents.size()) == kEvents)
+    event_filter = http::UrlDecode(path.substr(kEvents.size()));
   if (path.size() > kDeliveries.size() + 1 && path.substr(0, kDeliveries.size()) == kDeliveries) {
     delivery_id_filter = http::UrlDecode(path.substr(kDeliveries.size() + 1));
   }
@@ -49,12 +51,18 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
   int64_t since_us = 0, until_us = INT64_MAX;
   size_t limit = 100;
   for (auto& [k, v] : http::ParseForm(req.Query())) {
-    if (k == "destination") destination = v;
-    else if (k == "queue") lane = "sqs/" + v;
-    else if (k == "rule") rule = v;
-    else if (k == "event_id") event_id = v;
-    else if (k == "outcome") outcome = v;
-    else if (k == "limit") limit = std::clamp<size_t>(std::strtoul(v.c_str(), nullptr, 10), 1, 1000);
+    if (k == "destination")
+      destination = v;
+    else if (k == "queue")
+      lane = "sqs/" + v;
+    else if (k == "rule")
+      rule = v;
+    else if (k == "event_id")
+      event_id = v;
+    else if (k == "outcome")
+      outcome = v;
+    else if (k == "limit")
+      limit = std::clamp<size_t>(std::strtoul(v.c_str(), nullptr, 10), 1, 1000);
     else if (k == "since" || k == "until") {
       auto t = ParseIso8601(v);
       int64_t us = t ? *t * 1000000 : std::strtoll(v.c_str(), nullptr, 10) * 1000000;
@@ -69,32 +77,35 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
     begin = "a" + lane + '\x00';
     end = begin;
     store::AppendBigEndian64(begin, static_cast<uint64_t>(std::max<int64_t>(0, since_us)));
-    store::AppendBigEndian64(end, static_cast<uint64_t>(until_us == INT64_MAX ? UINT64_MAX : until_us));
+    store::AppendBigEndian64(end,
+                             static_cast<uint64_t>(until_us == INT64_MAX ? UINT64_MAX : until_us));
   }
   // Keep the newest `limit` matches.
   std::deque<json::value> newest;
-  Status s = d_.store->Scan(store::Family::kAttempts, begin, end, [&](std::string_view, std::string_view v) {
-    json::error_code ec;
-    json::value rec = json::parse(v, ec);
-    if (ec || !rec.is_object()) return true;
-    const auto& o = rec.as_object();
-    auto str = [&](const char* k) {
-      auto it = o.find(k);
-      return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
-    };
-    if (!rule.empty() && str("rule") != rule) return true;
-    if (!event_id.empty() && str("event_id") != event_id) return true;
-    if (!delivery_id_filter.empty() && str("delivery_id") != delivery_id_filter) return true;
-    if (!outcome.empty() && str("outcome") != outcome) return true;
-    if (lane.empty()) {
-      auto it = o.find("start_us");
-      int64_t st = it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;
-      if (st < since_us || st >= until_us) return true;
-    }
-    newest.push_back(std::move(rec));
-    if (newest.size() > limit) newest.pop_front();
-    return true;
-  });
+  Status s = d_.store->Scan(
+      store::Family::kAttempts, begin, end, [&](std::string_view, std::string_view v) {
+        json::error_code ec;
+        json::value rec = json::parse(v, ec);
+        if (ec || !rec.is_object()) return true;
+        const auto& o = rec.as_object();
+        auto str = [&](const char* k) {
+          auto it = o.find(k);
+          return it != o.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                          : std::string();
+        };
+        if (!rule.empty() && str("rule") != rule) return true;
+        if (!event_id.empty() && str("event_id") != event_id) return true;
+        if (!delivery_id_filter.empty() && str("delivery_id") != delivery_id_filter) return true;
+        if (!outcome.empty() && str("outcome") != outcome) return true;
+        if (lane.empty()) {
+          auto it = o.find("start_us");
+          int64_t st = it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+          if (st < since_us || st >= until_us) return true;
+        }
+        newest.push_back(std::move(rec));
+        if (newest.size() > limit) newest.pop_front();
+        return true;
+      });
   if (!s.ok()) {
     json::object err;
     err["message"] = s.ToString();

@@ -20,8 +20,10 @@ std::string ResultClass(const HttpResult& r) {
     case HttpResult::Kind::kResponse:
     case HttpResult::Kind::kResponseTooLarge:
       return std::to_string(r.status / 100) + "xx";
-    case HttpResult::Kind::kTimeout: return "timeout";
-    default: return "conn_error";
+    case HttpResult::Kind::kTimeout:
+      return "timeout";
+    default:
+      return "conn_error";
   }
 }
 
@@ -98,7 +100,8 @@ void EngineImpl::StartAttempt(Lane& lane, const TaskRef& ref) {
   attempt->task = std::move(*task);
   attempt->lane = lane.key;
   attempt->ref = ref;
-  attempt->target = d_.registry->FindTarget(attempt->task.bus, attempt->task.rule, attempt->task.target_id);
+  attempt->target =
+      d_.registry->FindTarget(attempt->task.bus, attempt->task.rule, attempt->task.target_id);
   if (!attempt->target) {
     Cancel(attempt->task, "target removed");
     return;
@@ -111,11 +114,13 @@ void EngineImpl::StartAttempt(Lane& lane, const TaskRef& ref) {
   }
   attempt->start_wall_us = d_.clock->NowMicros();
   if (attempt->task.retries == 0 && !attempt->task.oauth_resend) {
-    ingest_to_invocation_->Observe(
-        std::max<double>(0, (attempt->start_wall_us / 1000.0 - attempt->task.ingestion_ms) / 1000.0));
+    ingest_to_invocation_->Observe(std::max<double>(
+        0, (attempt->start_wall_us / 1000.0 - attempt->task.ingestion_ms) / 1000.0));
   }
   switch (lane.kind) {
-    case LaneKind::kApi: StartApiAttempt(lane, attempt); break;
+    case LaneKind::kApi:
+      StartApiAttempt(lane, attempt);
+      break;
     case LaneKind::kQueue: {
       attempt->settings = d_.defaults;
       attempt->policy = PolicyFor(*attempt->target, attempt->settings);
@@ -123,7 +128,9 @@ void EngineImpl::StartAttempt(Lane& lane, const TaskRef& ref) {
       if (payload) StartQueueAttempt(lane, attempt, *payload);
       break;
     }
-    case LaneKind::kBus: StartBusAttempt(lane, attempt); break;
+    case LaneKind::kBus:
+      StartBusAttempt(lane, attempt);
+      break;
   }
 }
 
@@ -139,22 +146,26 @@ std::optional<std::string> EngineImpl::BuildPayload(Attempt& a) {
   }
   auto de = transform::ParseDeliveryError(perr);
   FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INTERNAL_ERROR",
-                de ? de->message : perr.message(), ExhaustedRetryCondition::kNone, store::WriteBatch());
+                de ? de->message : perr.message(), ExhaustedRetryCondition::kNone,
+                store::WriteBatch());
   return std::nullopt;
 }
 
 void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   Attempt& a = *attempt;
   a.destination = d_.registry->FindDestination(lane.resource);
-  a.connection = a.destination ? d_.registry->FindConnection(a.destination->connection_name) : nullptr;
-  a.settings = registry::ResolveSettings(d_.defaults, a.connection ? a.connection->tags : std::map<std::string, std::string>{},
-                                         a.destination ? a.destination->tags : std::map<std::string, std::string>{},
-                                         a.target->rule_tags);
+  a.connection =
+      a.destination ? d_.registry->FindConnection(a.destination->connection_name) : nullptr;
+  a.settings = registry::ResolveSettings(
+      d_.defaults, a.connection ? a.connection->tags : std::map<std::string, std::string>{},
+      a.destination ? a.destination->tags : std::map<std::string, std::string>{},
+      a.target->rule_tags);
   a.policy = PolicyFor(*a.target, a.settings);
   if (!a.destination || !a.connection) {
     FailPermanent(a, "NO_RESOURCE",
-                  !a.destination ? "API destination " + lane.resource + " does not exist."
-                                 : "The connection of API destination " + lane.resource + " does not exist.",
+                  !a.destination
+                      ? "API destination " + lane.resource + " does not exist."
+                      : "The connection of API destination " + lane.resource + " does not exist.",
                   ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
@@ -163,9 +174,10 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   const auto& conn = *a.connection;
   if (conn.authorization_type == "BASIC" || conn.authorization_type == "API_KEY") {
     auth::StaticAuthParams p{conn.username, conn.password, conn.api_key_name, conn.api_key_value};
-    auto h = auth::StaticAuthHeader(conn.authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
-                                                                       : auth::StaticAuthType::kApiKey,
-                                    p);
+    auto h =
+        auth::StaticAuthHeader(conn.authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
+                                                                  : auth::StaticAuthType::kApiKey,
+                               p);
     if (h) auth_header = transform::AuthHeader{h->first, h->second};
   } else if (conn.authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
     ConnectionAuth* ca = AuthFor(conn, a.settings);
@@ -173,7 +185,8 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
     switch (lookup.kind) {
       case auth::Lookup::Kind::kReady:
         a.access_token = lookup.token.access_token;
-        auth_header = transform::AuthHeader{"Authorization", auth::AuthorizationHeaderValue(lookup.token)};
+        auth_header =
+            transform::AuthHeader{"Authorization", auth::AuthorizationHeaderValue(lookup.token)};
         break;
       case auth::Lookup::Kind::kPending:
         // Wait for the token; the start we took from the limiter is given up, which only makes
@@ -201,13 +214,13 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   if (!payload) return;
   auto http_params = HttpParametersFromJson(a.target->config);
   if (!http_params.ok()) {
-    FailPermanent(a, "INVALID_PARAMETER", http_params.status().message(), ExhaustedRetryCondition::kNone,
-                  store::WriteBatch());
+    FailPermanent(a, "INVALID_PARAMETER", http_params.status().message(),
+                  ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
-  auto spec = transform::BuildHttpRequest(a.destination->http_method, a.destination->endpoint, *http_params,
-                                          ConnParams(conn), auth_header, a.task.event_json,
-                                          std::move(*payload));
+  auto spec = transform::BuildHttpRequest(a.destination->http_method, a.destination->endpoint,
+                                          *http_params, ConnParams(conn), auth_header,
+                                          a.task.event_json, std::move(*payload));
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());
     FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INVALID_PARAMETER",
@@ -269,7 +282,8 @@ void EngineImpl::StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
     return;
   }
   store::WriteBatch b;
-  auto tasks = d_.bus_fanout(lane.resource, a.task.event_json, a.task.ingestion_ms, a.task.hops + 1, b);
+  auto tasks =
+      d_.bus_fanout(lane.resource, a.task.event_json, a.task.ingestion_ms, a.task.hops + 1, b);
   if (!tasks.ok()) {
     bool missing = tasks.status().code() == StatusCode::kNotFound;
     FailPermanent(a, missing ? "NO_RESOURCE" : "INTERNAL_ERROR", tasks.status().message(),
@@ -298,8 +312,11 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   Outcome outcome = Classify(result, a.policy);
   int64_t now_ms = d_.clock->NowMillis();
   log::Debug("delivery", "attempt finished",
-             {{"event_id", a.task.event_id}, {"rule", a.task.rule}, {"destination", dest_name},
-              {"attempt", a.task.retries + 1}, {"status", result.status},
+             {{"event_id", a.task.event_id},
+              {"rule", a.task.rule},
+              {"destination", dest_name},
+              {"attempt", a.task.retries + 1},
+              {"status", result.status},
               {"duration_ms", result.duration_us / 1000},
               {"error_code", std::string(DeliveryErrorCodeName(outcome.error_code))}});
   if (outcome.kind == OutcomeKind::kSuccess) {
@@ -312,8 +329,8 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   Count("bridgeport_invocation_failures_total", "Failed attempts by error code",
         {{"destination", dest_name}, {"error_code", code}})
       .Inc();
-  bool is_auth_status = result.kind == HttpResult::Kind::kResponse &&
-                        (result.status == 401 || result.status == 407);
+  bool is_auth_status =
+      result.kind == HttpResult::Kind::kResponse && (result.status == 401 || result.status == 407);
   if (is_auth_status && a.connection) {
     if (a.connection->authorization_type == "OAUTH_CLIENT_CREDENTIALS" && !a.task.oauth_resend) {
       // Drop the token and re-send once at once (it uses one retry, none if there are none).
@@ -336,8 +353,9 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
       }
     } else if (a.connection->authorization_type != "OAUTH_CLIENT_CREDENTIALS" &&
                a.settings.deauthorize_on_401) {
-      SetConnectionState(a.connection->name, registry::ConnectionState::kDeauthorized,
-                         "HTTP " + std::to_string(result.status) + " from the endpoint (deauthorize-on-401)");
+      SetConnectionState(
+          a.connection->name, registry::ConnectionState::kDeauthorized,
+          "HTTP " + std::to_string(result.status) + " from the endpoint (deauthorize-on-401)");
     }
   }
   a.task.oauth_resend = false;
@@ -347,7 +365,8 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
     std::optional<int64_t> retry_after;
     if (auto h = result.Header("Retry-After")) retry_after = ParseRetryAfter(*h, now_ms / 1000);
     double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    NextRetryDecision decision = DecideRetry(a.task.retries, now_ms, a.task.ingestion_ms, retry_after, a.policy, u);
+    NextRetryDecision decision =
+        DecideRetry(a.task.retries, now_ms, a.task.ingestion_ms, retry_after, a.policy, u);
     if (decision.kind == RetryDecisionKind::kRetry) {
       store::WriteBatch b;
       RecordAttempt(a, &result, "retry", code, outcome.error_message, decision.due_ms, b);
@@ -361,7 +380,8 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
     store::WriteBatch b;
     RecordAttempt(a, &result, "failed", code, outcome.error_message, 0, b);
     FailPermanent(a, code, outcome.error_message,
-                  decision.kind == RetryDecisionKind::kExhausted ? decision.exhausted : ExhaustedRetryCondition::kNone,
+                  decision.kind == RetryDecisionKind::kExhausted ? decision.exhausted
+                                                                 : ExhaustedRetryCondition::kNone,
                   std::move(b));
     return;
   }
@@ -374,7 +394,9 @@ void EngineImpl::Succeed(Attempt& a, store::WriteBatch batch) {
   batch.Delete(store::Family::kTasks, TaskKey(a.task.seq));
   Invocations("success").Inc();
   d_.store->WriteAsync(std::move(batch), [](Status s) {
-    if (!s.ok()) log::Error("delivery", "cannot record a delivery; it may be repeated", {{"error", s.ToString()}});
+    if (!s.ok())
+      log::Error("delivery", "cannot record a delivery; it may be repeated",
+                 {{"error", s.ToString()}});
   });
 }
 
@@ -390,14 +412,20 @@ void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string me
   batch.Delete(store::Family::kTasks, TaskKey(a.task.seq));
   std::string dlq = a.target ? a.target->dead_letter_arn : "";
   std::string dest = a.lane.substr(a.lane.find('/') + 1);
-  log::Error("delivery", dlq.empty() ? "delivery failed; no dead-letter queue, event dropped"
-                                     : "delivery failed; sending to the dead-letter queue",
-             {{"event_id", a.task.event_id}, {"rule", a.task.rule}, {"destination", dest},
-              {"error_code", std::string(code)}, {"attempt", a.task.retries + 1},
+  log::Error("delivery",
+             dlq.empty() ? "delivery failed; no dead-letter queue, event dropped"
+                         : "delivery failed; sending to the dead-letter queue",
+             {{"event_id", a.task.event_id},
+              {"rule", a.task.rule},
+              {"destination", dest},
+              {"error_code", std::string(code)},
+              {"attempt", a.task.retries + 1},
               {"exhausted", std::string(ExhaustedRetryConditionName(exhausted))}});
   if (dlq.empty()) {
     Invocations("dropped").Inc();
-    Count("bridgeport_dropped_total", "Events dropped for a target", {{"reason", "no_dlq"}, {"error_code", std::string(code)}}).Inc();
+    Count("bridgeport_dropped_total", "Events dropped for a target",
+          {{"reason", "no_dlq"}, {"error_code", std::string(code)}})
+        .Inc();
     d_.store->WriteAsync(std::move(batch), [](Status) {});
     return;
   }
@@ -419,10 +447,13 @@ void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string me
   add("RETRY_ATTEMPTS", "Number", std::to_string(a.task.retries));
   auto prepared = d_.queues->PrepareMessage(dlq, a.task.event_json, std::move(attrs));
   if (!prepared.ok()) {
-    log::Error("delivery", "dead-letter queue unavailable; event dropped",
-               {{"event_id", a.task.event_id}, {"queue", dlq}, {"error", prepared.status().ToString()}});
+    log::Error(
+        "delivery", "dead-letter queue unavailable; event dropped",
+        {{"event_id", a.task.event_id}, {"queue", dlq}, {"error", prepared.status().ToString()}});
     Count("bridgeport_dlq_send_failures_total", "Dead-letter sends that failed", {}).Inc();
-    Count("bridgeport_dropped_total", "Events dropped for a target", {{"reason", "dlq_unavailable"}, {"error_code", std::string(code)}}).Inc();
+    Count("bridgeport_dropped_total", "Events dropped for a target",
+          {{"reason", "dlq_unavailable"}, {"error_code", std::string(code)}})
+        .Inc();
     Invocations("dropped").Inc();
     d_.store->WriteAsync(std::move(batch), [](Status) {});
     return;
@@ -441,7 +472,10 @@ void EngineImpl::Cancel(const TaskRecord& task, std::string_view why) {
   b.Delete(store::Family::kTasks, TaskKey(task.seq));
   Invocations("cancelled").Inc();
   log::Info("delivery", "pending delivery cancelled",
-            {{"event_id", task.event_id}, {"rule", task.rule}, {"target", task.target_id}, {"reason", std::string(why)}});
+            {{"event_id", task.event_id},
+             {"rule", task.rule},
+             {"target", task.target_id},
+             {"reason", std::string(why)}});
   d_.store->WriteAsync(std::move(b), [](Status) {});
 }
 
@@ -449,7 +483,8 @@ void EngineImpl::SetConnectionState(const std::string& connection, registry::Con
                                     std::string reason) {
   auto conn = d_.registry->FindConnection(connection);
   if (!conn) return;
-  Status s = d_.registry->SetConnectionState(connection, state, std::move(reason), conn->generation);
+  Status s =
+      d_.registry->SetConnectionState(connection, state, std::move(reason), conn->generation);
   if (!s.ok()) log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
 }
 

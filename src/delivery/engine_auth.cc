@@ -26,8 +26,8 @@ ConnectionAuth::ConnectionAuth(EngineImpl& engine, const registry::ConnectionVie
                                auth::OAuthConfig config)
     : engine_(engine), name_(conn.name), generation_(conn.generation) {
   cache_ = std::make_unique<auth::OAuthTokenCache>(const_cast<Clock&>(*engine.d_.clock),
-                                                   *engine.d_.token_fetcher, std::move(config), *this,
-                                                   conn.name);
+                                                   *engine.d_.token_fetcher, std::move(config),
+                                                   *this, conn.name);
 }
 
 ConnectionAuth::~ConnectionAuth() { cache_.reset(); }
@@ -37,13 +37,17 @@ void ConnectionAuth::OnTokenAvailable() {
   uint64_t gen = generation_;
   EngineImpl* e = &engine_;
   engine_.Post([e, name, gen] {
-    e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches", {{"connection", name}, {"result", "ok"}}).Inc();
+    e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches",
+             {{"connection", name}, {"result", "ok"}})
+        .Inc();
     auto conn = e->d_.registry->FindConnection(name);
     // Also when already AUTHORIZED: a StateReason left by an earlier transient failure is cleared
     // (SetConnectionState writes nothing if state and reason are unchanged).
     if (conn && conn->generation == gen) {
-      Status s = e->d_.registry->SetConnectionState(name, registry::ConnectionState::kAuthorized, "", gen);
-      if (!s.ok()) log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
+      Status s =
+          e->d_.registry->SetConnectionState(name, registry::ConnectionState::kAuthorized, "", gen);
+      if (!s.ok())
+        log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
     }
     // Lanes waiting for a token are retried by the loop's dispatch pass.
     for (auto& [key, lane] : e->lanes_) {
@@ -57,12 +61,16 @@ void ConnectionAuth::OnTransientFailure(std::string reason) {
   uint64_t gen = generation_;
   EngineImpl* e = &engine_;
   engine_.Post([e, name, gen, reason = std::move(reason)] {
-    e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches", {{"connection", name}, {"result", "transient_error"}}).Inc();
+    e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches",
+             {{"connection", name}, {"result", "transient_error"}})
+        .Inc();
     auto conn = e->d_.registry->FindConnection(name);
     if (!conn || conn->generation != gen) return;
-    log::Warn("delivery", "OAuth token fetch failed (transient)", {{"connection", name}, {"reason", reason}});
+    log::Warn("delivery", "OAuth token fetch failed (transient)",
+              {{"connection", name}, {"reason", reason}});
     Status s = e->d_.registry->SetConnectionState(name, conn->state, reason, gen);
-    if (!s.ok()) log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
+    if (!s.ok())
+      log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
   });
 }
 
@@ -71,11 +79,15 @@ void ConnectionAuth::OnPermanentFailure(std::string reason) {
   uint64_t gen = generation_;
   EngineImpl* e = &engine_;
   engine_.Post([e, name, gen, reason = std::move(reason)] {
-    e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches", {{"connection", name}, {"result", "rejected"}}).Inc();
+    e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches",
+             {{"connection", name}, {"result", "rejected"}})
+        .Inc();
     log::Error("delivery", "OAuth token endpoint rejected the credentials; connection deauthorized",
                {{"connection", name}, {"reason", reason}});
-    Status s = e->d_.registry->SetConnectionState(name, registry::ConnectionState::kDeauthorized, reason, gen);
-    if (!s.ok()) log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
+    Status s = e->d_.registry->SetConnectionState(name, registry::ConnectionState::kDeauthorized,
+                                                  reason, gen);
+    if (!s.ok())
+      log::Error("delivery", "cannot record connection state", {{"error", s.ToString()}});
   });
 }
 
@@ -84,7 +96,8 @@ ConnectionAuth* EngineImpl::AuthFor(const registry::ConnectionView& conn,
   if (conn.authorization_type != "OAUTH_CLIENT_CREDENTIALS") return nullptr;
   auto it = auth_.find(conn.name);
   if (it != auth_.end() && it->second->generation() == conn.generation) return it->second.get();
-  auto a = std::make_unique<ConnectionAuth>(*this, conn, OAuthConfigFor(conn, s.oauth_client_auth_body));
+  auto a =
+      std::make_unique<ConnectionAuth>(*this, conn, OAuthConfigFor(conn, s.oauth_client_auth_body));
   ConnectionAuth* raw = a.get();
   auth_[conn.name] = std::move(a);
   raw->cache().Tick();

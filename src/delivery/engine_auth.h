@@ -15,7 +15,8 @@ class EngineImpl;
 // posted to the engine thread, which updates the connection state in the registry.
 class ConnectionAuth final : public auth::AuthListener {
  public:
-  ConnectionAuth(EngineImpl& engine, const registry::ConnectionView& conn, auth::OAuthConfig config);
+  ConnectionAuth(EngineImpl& engine, const registry::ConnectionView& conn,
+                 auth::OAuthConfig config);
   ~ConnectionAuth() override;
 
   auth::OAuthTokenCache& cache() { return *cache_; }

@@ -20,7 +20,8 @@ class EngineImpl final : public DeliveryEngine {
     Post([this, name] { OnConnectionChanged(name); });
   }
   void HandleAdmin(const http::Request& req, http::Responder respond) override;
-  void HandleSettings(const std::string& destination, const std::string& body, http::Responder respond);
+  void HandleSettings(const std::string& destination, const std::string& body,
+                      http::Responder respond);
 
   // Runs `fn` on the engine thread.
   void Post(std::function<void()> fn);
@@ -63,12 +64,14 @@ class EngineImpl final : public DeliveryEngine {
                           std::string reason);
 
   // engine_auth.cc: OAuth token caches.
-  ConnectionAuth* AuthFor(const registry::ConnectionView& conn, const registry::DeliverySettings& s);
+  ConnectionAuth* AuthFor(const registry::ConnectionView& conn,
+                          const registry::DeliverySettings& s);
   void OnConnectionChanged(const std::string& name);
   void TickAuth();
 
   // Metrics helpers. Count() looks a series up (mutex + map); hot paths use the cached pointers.
-  metrics::Counter& Count(const std::string& name, const std::string& help, const metrics::Labels& l);
+  metrics::Counter& Count(const std::string& name, const std::string& help,
+                          const metrics::Labels& l);
   metrics::Counter& Invocations(std::string_view outcome);
   metrics::Counter& Attempts(Lane& lane, const std::string& result_class);
 

@@ -58,7 +58,9 @@ struct Timer {
   uint64_t seq;
   std::string lane;
   TaskRef ref;
-  bool operator>(const Timer& o) const { return due_ms != o.due_ms ? due_ms > o.due_ms : seq > o.seq; }
+  bool operator>(const Timer& o) const {
+    return due_ms != o.due_ms ? due_ms > o.due_ms : seq > o.seq;
+  }
 };
 
 // Everything about one attempt in flight.

@@ -11,19 +11,19 @@
 namespace bp::delivery {
 
 struct TaskRecord {
-  uint64_t seq = 0;            // unique, increasing in ingestion order (FIFO within a lane)
-  std::string bus;             // the rule's bus
-  std::string rule;            // rule name
+  uint64_t seq = 0;  // unique, increasing in ingestion order (FIFO within a lane)
+  std::string bus;   // the rule's bus
+  std::string rule;  // rule name
   std::string target_id;
   std::string event_id;
-  int64_t ingestion_ms = 0;    // wall clock when PutEvents accepted the event
-  int32_t retries = 0;         // retries made so far (first attempt not counted)
-  int64_t due_ms = 0;          // 0: ready now; else the earliest start of the next attempt
-  int32_t hops = 0;            // event-bus-to-event-bus hops so far
-  bool oauth_resend = false;   // the next attempt is the immediate re-send after a 401/407
-  std::string last_error_code;     // of the latest failed attempt (for dead-lettering)
+  int64_t ingestion_ms = 0;     // wall clock when PutEvents accepted the event
+  int32_t retries = 0;          // retries made so far (first attempt not counted)
+  int64_t due_ms = 0;           // 0: ready now; else the earliest start of the next attempt
+  int32_t hops = 0;             // event-bus-to-event-bus hops so far
+  bool oauth_resend = false;    // the next attempt is the immediate re-send after a 401/407
+  std::string last_error_code;  // of the latest failed attempt (for dead-lettering)
   std::string last_error_message;
-  std::string event_json;      // the envelope exactly as delivered
+  std::string event_json;  // the envelope exactly as delivered
 };
 
 std::string TaskKey(uint64_t seq);

@@ -33,8 +33,7 @@ std::string_view Request::Query() const {
 
 Response& Response::SetHeader(std::string name, std::string value) {
   for (auto& [n, v] : headers) {
-    if (n.size() == name.size() &&
-        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {

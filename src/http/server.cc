@@ -1,18 +1,18 @@
 // Boost.Beast implementation of http::Server. This is one of the few files that include Beast.
+#include "http/server.h"
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <mutex>
 #include <thread>
 
 #include "common/ids.h"
 #include "common/log.h"
-#include "http/server.h"
 
 namespace bp::http {
 
@@ -29,8 +29,10 @@ Response TooLarge(size_t limit) {
   r.SetHeader("Content-Type", "application/x-amz-json-1.1");
   r.SetHeader("x-amzn-ErrorType", "RequestEntityTooLargeException");
   r.SetHeader("x-amzn-RequestId", NewUuid());
-  r.body = "{\"__type\":\"RequestEntityTooLargeException\",\"message\":\"Request body exceeds the limit of " +
-           std::to_string(limit) + " bytes.\"}";
+  r.body =
+      "{\"__type\":\"RequestEntityTooLargeException\",\"message\":\"Request body exceeds the limit "
+      "of " +
+      std::to_string(limit) + " bytes.\"}";
   return r;
 }
 
@@ -60,13 +62,15 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
     stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
+        ec == beast::error::timeout || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
       Close();
       return;
     }

@@ -1,3 +1,5 @@
+#include "http/server.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -5,8 +7,6 @@
 #include <unistd.h>
 
 #include <thread>
-
-#include "http/server.h"
 
 namespace bp::http {
 namespace {
@@ -58,9 +58,9 @@ TEST(HttpServerTest, KeepAliveAndAsyncResponder) {
                     // Respond from another thread to exercise the cross-thread path.
                     std::lock_guard<std::mutex> lock(mu);
                     later.emplace_back([req = std::move(req), respond = std::move(respond)] {
-                      respond(Response::Text(200, req.method + " " + std::string(req.Path()) +
-                                                      " " + std::string(req.Header("x-test")) +
-                                                      " " + req.body));
+                      respond(Response::Text(200, req.method + " " + std::string(req.Path()) + " " +
+                                                      std::string(req.Header("x-test")) + " " +
+                                                      req.body));
                     });
                   })
                   .ok());

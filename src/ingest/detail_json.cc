@@ -92,10 +92,12 @@ class Compactor {
         char e = in_[pos_];
         if (e == 'u') {
           for (int i = 1; i <= 4; ++i) {
-            if (pos_ + i >= in_.size() || !std::isxdigit(static_cast<unsigned char>(in_[pos_ + i]))) return false;
+            if (pos_ + i >= in_.size() || !std::isxdigit(static_cast<unsigned char>(in_[pos_ + i])))
+              return false;
           }
           pos_ += 4;
-        } else if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't') {
+        } else if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' &&
+                   e != 'r' && e != 't') {
           return false;
         }
       }

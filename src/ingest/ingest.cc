@@ -1,7 +1,6 @@
 #include "ingest/ingest.h"
 
 #include <boost/json.hpp>
-
 #include <unordered_map>
 
 #include "common/ids.h"
@@ -30,7 +29,8 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-std::string_view StringOr(const json::object& o, std::string_view key, bool* present, bool* wrong_type) {
+std::string_view StringOr(const json::object& o, std::string_view key, bool* present,
+                          bool* wrong_type) {
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) {
     *present = false;
@@ -57,18 +57,24 @@ Ingest::BusCounters& Ingest::CountersFor(const std::string& bus) {
   auto it = cache.find(bus);
   if (it != cache.end()) return it->second;
   BusCounters c;
-  c.ingested = &metrics_.GetCounter("bridgeport_events_ingested_total", "Events accepted by PutEvents", {{"bus", bus}});
-  c.matched = &metrics_.GetCounter("bridgeport_events_matched_total", "Rule matches at ingest", {{"bus", bus}});
+  c.ingested = &metrics_.GetCounter("bridgeport_events_ingested_total",
+                                    "Events accepted by PutEvents", {{"bus", bus}});
+  c.matched = &metrics_.GetCounter("bridgeport_events_matched_total", "Rule matches at ingest",
+                                   {{"bus", bus}});
   return cache.emplace(bus, c).first->second;
 }
 
 Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::DeliveryEngine& engine,
                metrics::Registry& metrics, const Clock& clock, IngestOptions options)
-    : store_(store), registry_(registry), engine_(engine), metrics_(metrics), clock_(clock),
+    : store_(store),
+      registry_(registry),
+      engine_(engine),
+      metrics_(metrics),
+      clock_(clock),
       options_(std::move(options)),
       commit_seconds_(&metrics.GetHistogram("bridgeport_store_commit_seconds",
-                                            "Time from PutEvents batch submit to durable commit", {},
-                                            metrics::LatencyBuckets())) {}
+                                            "Time from PutEvents batch submit to durable commit",
+                                            {}, metrics::LatencyBuckets())) {}
 
 int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id,
                   const std::string& envelope, int64_t ingestion_ms, int hops,
@@ -102,7 +108,8 @@ int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id
   return rules;
 }
 
-StatusOr<std::vector<delivery::NewTask>> Ingest::Fanout(const std::string& bus, const std::string& event_json,
+StatusOr<std::vector<delivery::NewTask>> Ingest::Fanout(const std::string& bus,
+                                                        const std::string& event_json,
                                                         int64_t ingestion_ms, int hops,
                                                         store::WriteBatch& batch) {
   auto routes = registry_.Routes(bus);
@@ -120,8 +127,9 @@ StatusOr<std::vector<delivery::NewTask>> Ingest::Fanout(const std::string& bus, 
 void Ingest::PutEvents(const json::object& request, Reply reply) {
   auto entries_it = request.find("Entries");
   if (entries_it == request.end() || entries_it->value().is_null()) {
-    reply(Status::Validation("1 validation error detected: Value null at 'entries' failed to satisfy "
-                             "constraint: Member must not be null"));
+    reply(
+        Status::Validation("1 validation error detected: Value null at 'entries' failed to satisfy "
+                           "constraint: Member must not be null"));
     return;
   }
   if (!entries_it->value().is_array()) {
@@ -130,11 +138,12 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
   }
   const json::array& entries = entries_it->value().as_array();
   if (entries.empty() || static_cast<int>(entries.size()) > options_.max_entries) {
-    reply(Status::Validation("1 validation error detected: Value '[...]' at 'entries' failed to satisfy "
-                             "constraint: Member must have length " +
-                             std::string(entries.empty() ? "greater than or equal to 1"
-                                                         : "less than or equal to " +
-                                                               std::to_string(options_.max_entries))));
+    reply(Status::Validation(
+        "1 validation error detected: Value '[...]' at 'entries' failed to satisfy "
+        "constraint: Member must have length " +
+        std::string(entries.empty()
+                        ? "greater than or equal to 1"
+                        : "less than or equal to " + std::to_string(options_.max_entries))));
     return;
   }
   // Request size as AWS counts it.
@@ -146,7 +155,8 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     }
     const auto& o = e.as_object();
     for (const char* k : {"Source", "DetailType", "Detail"}) {
-      if (auto it = o.find(k); it != o.end() && it->value().is_string()) total += it->value().as_string().size();
+      if (auto it = o.find(k); it != o.end() && it->value().is_string())
+        total += it->value().as_string().size();
     }
     if (auto it = o.find("Resources"); it != o.end() && it->value().is_array()) {
       for (const auto& r : it->value().as_array()) {
@@ -178,28 +188,35 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
       r.error_message = std::move(message);
     };
     if (wrong_type) {
-      fail("InvalidArgument", "Parameter types are not valid: Source, DetailType, Detail and EventBusName are strings.");
+      fail("InvalidArgument",
+           "Parameter types are not valid: Source, DetailType, Detail and EventBusName are "
+           "strings.");
       continue;
     }
     if (!has_source || source.empty()) {
-      fail("InvalidArgument", "Parameter Source is not valid. Reason: Source is a required argument.");
+      fail("InvalidArgument",
+           "Parameter Source is not valid. Reason: Source is a required argument.");
       continue;
     }
     if (!has_type || detail_type.empty()) {
-      fail("InvalidArgument", "Parameter DetailType is not valid. Reason: DetailType is a required argument.");
+      fail("InvalidArgument",
+           "Parameter DetailType is not valid. Reason: DetailType is a required argument.");
       continue;
     }
     if (!has_detail || detail_text.empty()) {
-      fail("InvalidArgument", "Parameter Detail is not valid. Reason: Detail is a required argument.");
+      fail("InvalidArgument",
+           "Parameter Detail is not valid. Reason: Detail is a required argument.");
       continue;
     }
     if (!CompactDetail(detail_text, &detail)) {
       fail("MalformedDetail", "Detail is malformed.");
       continue;
     }
-    if (auto th = o.find("TraceHeader"); th != o.end() && th->value().is_string() &&
-                                          th->value().as_string().size() > 500) {
-      fail("InvalidArgument", "Parameter TraceHeader is not valid. Reason: TraceHeader is longer than 500 characters.");
+    if (auto th = o.find("TraceHeader");
+        th != o.end() && th->value().is_string() && th->value().as_string().size() > 500) {
+      fail(
+          "InvalidArgument",
+          "Parameter TraceHeader is not valid. Reason: TraceHeader is longer than 500 characters.");
       continue;
     }
     std::string bus = "default";
@@ -214,9 +231,12 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     int64_t event_time = now_ms / 1000;
     if (auto t = o.find("Time"); t != o.end() && !t->value().is_null()) {
       const auto& tv = t->value();
-      if (tv.is_int64()) event_time = tv.as_int64();
-      else if (tv.is_uint64()) event_time = static_cast<int64_t>(tv.as_uint64());
-      else if (tv.is_double()) event_time = static_cast<int64_t>(tv.as_double());
+      if (tv.is_int64())
+        event_time = tv.as_int64();
+      else if (tv.is_uint64())
+        event_time = static_cast<int64_t>(tv.as_uint64());
+      else if (tv.is_double())
+        event_time = static_cast<int64_t>(tv.as_double());
       else if (tv.is_string()) {
         auto parsed = ParseIso8601(tv.as_string());
         if (!parsed) {
@@ -233,8 +253,10 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
         bad_resources = true;
       } else {
         for (const auto& res : it->value().as_array()) {
-          if (!res.is_string()) bad_resources = true;
-          else resources.push_back(res.as_string());
+          if (!res.is_string())
+            bad_resources = true;
+          else
+            resources.push_back(res.as_string());
         }
       }
     }
@@ -294,8 +316,9 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
         ++failed;
         e["ErrorCode"] = r.error_code;
         e["ErrorMessage"] = r.error_message;
-        metrics_.GetCounter("bridgeport_putevents_entries_failed_total", "PutEvents entries rejected",
-                            {{"code", r.error_code}})
+        metrics_
+            .GetCounter("bridgeport_putevents_entries_failed_total", "PutEvents entries rejected",
+                        {{"code", r.error_code}})
             .Inc();
       }
       out.push_back(std::move(e));

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,7 +38,8 @@ class Ingest {
   void PutEvents(const boost::json::object& request, Reply reply);
 
   // Matches an existing envelope on `bus` and adds its tasks to `batch` (event-bus targets).
-  StatusOr<std::vector<delivery::NewTask>> Fanout(const std::string& bus, const std::string& event_json,
+  StatusOr<std::vector<delivery::NewTask>> Fanout(const std::string& bus,
+                                                  const std::string& event_json,
                                                   int64_t ingestion_ms, int hops,
                                                   store::WriteBatch& batch);
 

@@ -25,8 +25,7 @@ void Gauge::Add(double d) {
 }
 
 Histogram::Histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)),
-      counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(upper_bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
 }
 
@@ -63,10 +62,14 @@ std::string RenderLabels(const Labels& labels) {
     out += k;
     out += "=\"";
     for (char c : v) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out += c;
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
     }
     out += '"';
   }
@@ -83,7 +86,8 @@ Registry::Family& Registry::GetFamily(const std::string& name, const std::string
   return it->second;
 }
 
-Counter& Registry::GetCounter(const std::string& name, const std::string& help, const Labels& labels) {
+Counter& Registry::GetCounter(const std::string& name, const std::string& help,
+                              const Labels& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& fam = GetFamily(name, help, Kind::kCounter);
   auto& slot = fam.counters[RenderLabels(labels)];
@@ -139,9 +143,12 @@ std::string Registry::Render() {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   for (auto& [name, fam] : families_) {
-    const char* type = fam.kind == Kind::kCounter ? "counter" : fam.kind == Kind::kGauge ? "gauge" : "histogram";
+    const char* type = fam.kind == Kind::kCounter ? "counter"
+                       : fam.kind == Kind::kGauge ? "gauge"
+                                                  : "histogram";
     out += "# HELP " + name + " " + fam.help + "\n# TYPE " + name + " " + type + "\n";
-    for (auto& [labels, c] : fam.counters) out += name + labels + " " + std::to_string(c->value()) + "\n";
+    for (auto& [labels, c] : fam.counters)
+      out += name + labels + " " + std::to_string(c->value()) + "\n";
     for (auto& [labels, g] : fam.gauges) out += name + labels + " " + Num(g->value()) + "\n";
     for (auto& [labels, h] : fam.histograms) {
       std::vector<uint64_t> cum;
@@ -152,7 +159,8 @@ std::string Registry::Render() {
         out += name + "_bucket" + WithLabel(labels, "le=\"" + Num(h->bounds()[i]) + "\"") + " " +
                std::to_string(cum[i]) + "\n";
       }
-      out += name + "_bucket" + WithLabel(labels, "le=\"+Inf\"") + " " + std::to_string(cum.back()) + "\n";
+      out += name + "_bucket" + WithLabel(labels, "le=\"+Inf\"") + " " +
+             std::to_string(cum.back()) + "\n";
       out += name + "_sum" + labels + " " + Num(sum) + "\n";
       out += name + "_count" + labels + " " + std::to_string(count) + "\n";
     }

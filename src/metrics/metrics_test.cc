@@ -8,7 +8,9 @@ namespace {
 TEST(MetricsTest, RendersCountersGaugesHistograms) {
   Registry r;
   r.GetCounter("bridgeport_events_ingested_total", "Events accepted", {{"bus", "default"}}).Inc(3);
-  r.GetGauge("bridgeport_destination_backlog", "Backlog", {{"destination", "d\"1"}, {"state", "ready"}}).Set(7);
+  r.GetGauge("bridgeport_destination_backlog", "Backlog",
+             {{"destination", "d\"1"}, {"state", "ready"}})
+      .Set(7);
   auto& h = r.GetHistogram("bridgeport_attempt_duration_seconds", "Attempt duration", {}, {0.1, 1});
   h.Observe(0.05);
   h.Observe(0.5);
@@ -16,10 +18,13 @@ TEST(MetricsTest, RendersCountersGaugesHistograms) {
   std::string text = r.Render();
   EXPECT_NE(text.find("# TYPE bridgeport_events_ingested_total counter"), std::string::npos);
   EXPECT_NE(text.find("bridgeport_events_ingested_total{bus=\"default\"} 3"), std::string::npos);
-  EXPECT_NE(text.find("bridgeport_destination_backlog{destination=\"d\\\"1\",state=\"ready\"} 7"), std::string::npos);
-  EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_bucket{le=\"0.1\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("bridgeport_destination_backlog{destination=\"d\\\"1\",state=\"ready\"} 7"),
+            std::string::npos);
+  EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_bucket{le=\"0.1\"} 1"),
+            std::string::npos);
   EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_bucket{le=\"1\"} 2"), std::string::npos);
-  EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_bucket{le=\"+Inf\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_bucket{le=\"+Inf\"} 3"),
+            std::string::npos);
   EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_count 3"), std::string::npos);
 }
 

@@ -59,7 +59,8 @@ std::optional<ParsedArn> ParseArn(std::string_view arn) {
 std::optional<std::string> BusNameFromNameOrArn(std::string_view v) {
   if (v.substr(0, 4) != "arn:") return std::string(v);
   auto parsed = ParseArn(v);
-  if (!parsed || parsed->service != "events" || parsed->type != "event-bus" || parsed->rest.empty()) {
+  if (!parsed || parsed->service != "events" || parsed->type != "event-bus" ||
+      parsed->rest.empty()) {
     return std::nullopt;
   }
   return parsed->rest;

@@ -29,7 +29,8 @@ TEST(ArnTest, FormatsAndParses) {
   EXPECT_EQ(parsed->type, "event-bus");
   EXPECT_EQ(parsed->rest, "orders");
   EXPECT_EQ(*BusNameFromNameOrArn("orders"), "orders");
-  EXPECT_EQ(*BusNameFromNameOrArn("arn:aws:events:us-east-1:000000000000:event-bus/orders"), "orders");
+  EXPECT_EQ(*BusNameFromNameOrArn("arn:aws:events:us-east-1:000000000000:event-bus/orders"),
+            "orders");
   EXPECT_FALSE(BusNameFromNameOrArn("arn:aws:sqs:us-east-1:000000000000:q"));
   auto q = ParseArn("arn:aws:sqs:us-east-1:000000000000:q1");
   ASSERT_TRUE(q);

@@ -91,9 +91,9 @@ void Validator::Fail(std::string message) { errors_.push_back(std::move(message)
 
 Status Validator::Finish() const {
   if (errors_.empty()) return Status::Ok();
-  std::string msg = std::to_string(errors_.size()) +
-                    (errors_.size() == 1 ? " validation error detected: "
-                                         : " validation errors detected: ");
+  std::string msg =
+      std::to_string(errors_.size()) +
+      (errors_.size() == 1 ? " validation error detected: " : " validation errors detected: ");
   for (size_t i = 0; i < errors_.size(); ++i) {
     if (i) msg += "; ";
     msg += errors_[i];
@@ -143,14 +143,16 @@ StatusOr<std::optional<bool>> Input::Bool(std::string_view key) const {
 
 StatusOr<const boost::json::object*> Input::Object(std::string_view key) const {
   auto it = obj_.find(key);
-  if (it == obj_.end() || it->value().is_null()) return static_cast<const boost::json::object*>(nullptr);
+  if (it == obj_.end() || it->value().is_null())
+    return static_cast<const boost::json::object*>(nullptr);
   if (!it->value().is_object()) return TypeError(key, "an object");
   return &it->value().as_object();
 }
 
 StatusOr<const boost::json::array*> Input::Array(std::string_view key) const {
   auto it = obj_.find(key);
-  if (it == obj_.end() || it->value().is_null()) return static_cast<const boost::json::array*>(nullptr);
+  if (it == obj_.end() || it->value().is_null())
+    return static_cast<const boost::json::array*>(nullptr);
   if (!it->value().is_array()) return TypeError(key, "a list");
   return &it->value().as_array();
 }

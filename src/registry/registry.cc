@@ -15,13 +15,20 @@ using model::Validator;
 
 std::string_view ConnectionStateName(ConnectionState s) {
   switch (s) {
-    case ConnectionState::kCreating: return "CREATING";
-    case ConnectionState::kUpdating: return "UPDATING";
-    case ConnectionState::kDeleting: return "DELETING";
-    case ConnectionState::kAuthorized: return "AUTHORIZED";
-    case ConnectionState::kDeauthorized: return "DEAUTHORIZED";
-    case ConnectionState::kAuthorizing: return "AUTHORIZING";
-    case ConnectionState::kDeauthorizing: return "DEAUTHORIZING";
+    case ConnectionState::kCreating:
+      return "CREATING";
+    case ConnectionState::kUpdating:
+      return "UPDATING";
+    case ConnectionState::kDeleting:
+      return "DELETING";
+    case ConnectionState::kAuthorized:
+      return "AUTHORIZED";
+    case ConnectionState::kDeauthorized:
+      return "DEAUTHORIZED";
+    case ConnectionState::kAuthorizing:
+      return "AUTHORIZING";
+    case ConnectionState::kDeauthorizing:
+      return "DEAUTHORIZING";
   }
   return "AUTHORIZED";
 }
@@ -52,16 +59,22 @@ StatusOr<Page> Paginate(const std::vector<std::string>& names, const json::objec
     const std::string& t = *token;
     if (t.size() % 2 != 0) return Status::Validation("The NextToken provided is invalid.");
     for (size_t i = 0; i < t.size(); i += 2) {
-      int hi = std::isxdigit(static_cast<unsigned char>(t[i])) ? std::stoi(t.substr(i, 1), nullptr, 16) : -1;
-      int lo = std::isxdigit(static_cast<unsigned char>(t[i + 1])) ? std::stoi(t.substr(i + 1, 1), nullptr, 16) : -1;
+      int hi = std::isxdigit(static_cast<unsigned char>(t[i]))
+                   ? std::stoi(t.substr(i, 1), nullptr, 16)
+                   : -1;
+      int lo = std::isxdigit(static_cast<unsigned char>(t[i + 1]))
+                   ? std::stoi(t.substr(i + 1, 1), nullptr, 16)
+                   : -1;
       if (hi < 0 || lo < 0) return Status::Validation("The NextToken provided is invalid.");
       last.push_back(static_cast<char>(hi * 16 + lo));
     }
-    page.begin = static_cast<size_t>(std::upper_bound(names.begin(), names.end(), last) - names.begin());
+    page.begin =
+        static_cast<size_t>(std::upper_bound(names.begin(), names.end(), last) - names.begin());
   }
   size_t n = limit ? static_cast<size_t>(*limit) : 100;
   page.end = std::min(names.size(), page.begin + n);
-  if (page.end < names.size() && page.end > page.begin) page.next_token = HexEncode(names[page.end - 1]);
+  if (page.end < names.size() && page.end > page.begin)
+    page.next_token = HexEncode(names[page.end - 1]);
   return page;
 }
 
@@ -69,19 +82,23 @@ Status ValidateTags(const json::array* tags, int max_tags) {
   if (!tags) return Status::Ok();
   Validator v;
   if (static_cast<int>(tags->size()) > max_tags) {
-    return Status::LimitExceeded("The number of tags exceeds the limit of " + std::to_string(max_tags) + ".");
+    return Status::LimitExceeded("The number of tags exceeds the limit of " +
+                                 std::to_string(max_tags) + ".");
   }
   for (size_t i = 0; i < tags->size(); ++i) {
     const auto& t = (*tags)[i];
     std::string base = "tags." + std::to_string(i + 1) + ".member.";
-    if (!t.is_object()) return Status::Serialization("Tags must be a list of {Key, Value} objects.");
+    if (!t.is_object())
+      return Status::Serialization("Tags must be a list of {Key, Value} objects.");
     const auto& o = t.as_object();
     auto k = o.find("Key");
     auto val = o.find("Value");
     v.NotNull(base + "key", k != o.end() && k->value().is_string());
     v.NotNull(base + "value", val != o.end() && val->value().is_string());
-    if (k != o.end() && k->value().is_string()) v.Length(base + "key", k->value().as_string(), 1, 128);
-    if (val != o.end() && val->value().is_string()) v.Length(base + "value", val->value().as_string(), 0, 256);
+    if (k != o.end() && k->value().is_string())
+      v.Length(base + "key", k->value().as_string(), 1, 128);
+    if (val != o.end() && val->value().is_string())
+      v.Length(base + "value", val->value().as_string(), 0, 256);
   }
   return v.Finish();
 }
@@ -106,7 +123,10 @@ json::object ListReply(std::string_view list_key, json::array list, const Page& 
 
 Registry::Registry(store::Store& store, const Clock& clock, RegistryOptions options,
                    SecretSealer sealer)
-    : store_(store), clock_(clock), options_(std::move(options)), sealer_(std::move(sealer)),
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      sealer_(std::move(sealer)),
       snapshot_(std::make_shared<Snapshot>()) {}
 
 Registry::~Registry() = default;
@@ -170,30 +190,30 @@ Status Registry::Load() {
         return true;
       }));
   BP_RETURN_IF_ERROR(decode_error);
-  BP_RETURN_IF_ERROR(store_.Scan(
-      store::Family::kMeta, "conn/", store::PrefixEnd("conn/"),
-      [&](std::string_view k, std::string_view v) {
-        auto o = parse(k, v);
-        if (!o) return false;
-        auto c = std::make_unique<Connection>();
-        std::string sealed = JsonString(*o, "SealedSecrets");
-        o->erase("SealedSecrets");
-        c->data = std::move(*o);
-        if (!sealed.empty()) {
-          auto opened = sealer_.open(sealed, JsonString(c->data, "ConnectionArn"));
-          if (!opened.ok()) {
-            decode_error = Status::Corruption("cannot open the secrets of " + std::string(k) +
-                                              " (wrong master key?)");
-            return false;
-          }
-          json::error_code ec;
-          json::value sv = json::parse(*opened, ec);
-          if (!ec && sv.is_object()) c->secrets = std::move(sv.as_object());
-        }
-        c->generation = 1;
-        connections_[JsonString(c->data, "Name")] = std::move(c);
-        return true;
-      }));
+  BP_RETURN_IF_ERROR(
+      store_.Scan(store::Family::kMeta, "conn/", store::PrefixEnd("conn/"),
+                  [&](std::string_view k, std::string_view v) {
+                    auto o = parse(k, v);
+                    if (!o) return false;
+                    auto c = std::make_unique<Connection>();
+                    std::string sealed = JsonString(*o, "SealedSecrets");
+                    o->erase("SealedSecrets");
+                    c->data = std::move(*o);
+                    if (!sealed.empty()) {
+                      auto opened = sealer_.open(sealed, JsonString(c->data, "ConnectionArn"));
+                      if (!opened.ok()) {
+                        decode_error = Status::Corruption("cannot open the secrets of " +
+                                                          std::string(k) + " (wrong master key?)");
+                        return false;
+                      }
+                      json::error_code ec;
+                      json::value sv = json::parse(*opened, ec);
+                      if (!ec && sv.is_object()) c->secrets = std::move(sv.as_object());
+                    }
+                    c->generation = 1;
+                    connections_[JsonString(c->data, "Name")] = std::move(c);
+                    return true;
+                  }));
   BP_RETURN_IF_ERROR(decode_error);
   BP_RETURN_IF_ERROR(store_.Scan(store::Family::kMeta, "dest/", store::PrefixEnd("dest/"),
                                  [&](std::string_view k, std::string_view v) {
@@ -211,7 +231,8 @@ Status Registry::Load() {
                                    if (!o) return false;
                                    auto& m = tags_[std::string(k.substr(5))];
                                    for (auto& [tk, tv] : *o) {
-                                     if (tv.is_string()) m[std::string(tk)] = std::string(tv.as_string());
+                                     if (tv.is_string())
+                                       m[std::string(tk)] = std::string(tv.as_string());
                                    }
                                    return true;
                                  }));
@@ -234,7 +255,8 @@ void Registry::RebuildBus(const std::string& bus) {
   routes->name = bus;
   pattern::MatcherBuilder builder;
   std::vector<std::pair<std::string, std::shared_ptr<const TargetRoute>>> target_entries;
-  for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus; ++it) {
+  for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus;
+       ++it) {
     const Rule& rule = *it->second;
     RuleRoute rr;
     rr.name = JsonString(rule.data, "Name");
@@ -346,11 +368,16 @@ StatusOr<std::string> Registry::ResolveBus(const json::object& in, std::string_v
   Validator v;
   std::string field = "eventBusName";
   if (!bus) {
-    v.Pattern(field, name, false, "(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+");
+    v.Pattern(field, name, false,
+              "(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/"
+              "\\.\\-_A-Za-z0-9]+");
     return v.Finish();
   }
   v.Length(field, name, 1, 1600);
-  if (v.ok()) v.Pattern(field, *bus, model::IsResourceName(*bus), "(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+");
+  if (v.ok())
+    v.Pattern(field, *bus, model::IsResourceName(*bus),
+              "(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/"
+              "\\.\\-_A-Za-z0-9]+");
   BP_RETURN_IF_ERROR(v.Finish());
   if (name.rfind("arn:", 0) == 0) {
     auto parsed = model::ParseArn(name);
@@ -383,7 +410,8 @@ StatusOr<json::object> Registry::CreateEventBus(const json::object& in) {
   if (kms) v.Length("kmsKeyIdentifier", *kms, 0, 2048);
   BP_RETURN_IF_ERROR(v.Finish());
   if (input.Has("EventSourceName")) {
-    return Status::Validation("Partner event sources are not supported: EventSourceName must not be set.");
+    return Status::Validation(
+        "Partner event sources are not supported: EventSourceName must not be set.");
   }
   BP_RETURN_IF_ERROR(ValidateTags(tags, options_.limits.max_tags));
   if (dlc) {

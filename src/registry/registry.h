@@ -9,7 +9,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -146,8 +145,8 @@ class Registry {
   Json DestinationPublic(const Destination& d, bool full) const;
   std::string DestinationState(const Destination& d) const;
   StatusOr<Json> ConnectionSummary(const Connection& c) const;
-  Status ParseAuthParameters(const Json& in, const std::string& type, bool update,
-                             Connection& c, std::vector<std::string>* reauthorize);
+  Status ParseAuthParameters(const Json& in, const std::string& type, bool update, Connection& c,
+                             std::vector<std::string>* reauthorize);
   std::shared_ptr<const ConnectionView> BuildConnectionView(const Connection& c) const;
 
   store::Store& store_;
@@ -155,13 +154,13 @@ class Registry {
   const RegistryOptions options_;
   const SecretSealer sealer_;
 
-  mutable std::mutex mu_;  // serialises mutations and guards the maps below
-  std::map<std::string, Json> buses_;                                    // GUARDED_BY(mu_)
+  mutable std::mutex mu_;              // serialises mutations and guards the maps below
+  std::map<std::string, Json> buses_;  // GUARDED_BY(mu_)
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Rule>> rules_;  // GUARDED_BY(mu_)
-  std::map<std::string, std::unique_ptr<Connection>> connections_;      // GUARDED_BY(mu_)
-  std::map<std::string, std::unique_ptr<Destination>> destinations_;    // GUARDED_BY(mu_)
-  std::map<std::string, std::map<std::string, std::string>> tags_;      // GUARDED_BY(mu_)
-  ConnectionListener connection_listener_;                               // GUARDED_BY(mu_)
+  std::map<std::string, std::unique_ptr<Connection>> connections_;              // GUARDED_BY(mu_)
+  std::map<std::string, std::unique_ptr<Destination>> destinations_;            // GUARDED_BY(mu_)
+  std::map<std::string, std::map<std::string, std::string>> tags_;              // GUARDED_BY(mu_)
+  ConnectionListener connection_listener_;                                      // GUARDED_BY(mu_)
 
   mutable std::mutex snapshot_mu_;  // guards only the pointer swap below
   std::shared_ptr<const Snapshot> snapshot_;

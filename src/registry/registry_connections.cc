@@ -40,19 +40,23 @@ Status ValidateParamList(Validator& v, const json::object& parent, std::string_v
   if (!it->value().is_array()) return Status::Serialization(std::string(key) + " must be a list.");
   const auto& arr = it->value().as_array();
   if (arr.size() > 100) {
-    v.Fail("Value at '" + field + "' failed to satisfy constraint: Member must have length less than or equal to 100");
+    v.Fail("Value at '" + field +
+           "' failed to satisfy constraint: Member must have length less than or equal to 100");
   }
   for (size_t i = 0; i < arr.size(); ++i) {
-    if (!arr[i].is_object()) return Status::Serialization(std::string(key) + " entries must be objects.");
+    if (!arr[i].is_object())
+      return Status::Serialization(std::string(key) + " entries must be objects.");
     const auto& p = arr[i].as_object();
     std::string base = field + "." + std::to_string(i + 1) + ".member.";
     std::string k = JsonString(p, "Key");
     std::string val = JsonString(p, "Value");
-    v.Length(base + "key", k, key == "BodyParameters" || key == "QueryStringParameters" ? 1 : 1, 512);
+    v.Length(base + "key", k, key == "BodyParameters" || key == "QueryStringParameters" ? 1 : 1,
+             512);
     // Parameter values may be secrets: the message never quotes them.
     if (val.size() > 512) {
-      v.Fail("Value at '" + base +
-             "value' failed to satisfy constraint: Member must have length less than or equal to 512");
+      v.Fail(
+          "Value at '" + base +
+          "value' failed to satisfy constraint: Member must have length less than or equal to 512");
     }
     if (auto s = p.find("IsValueSecret"); s != p.end() && !s->value().is_bool()) {
       return Status::Serialization("IsValueSecret must be a boolean.");
@@ -63,8 +67,10 @@ Status ValidateParamList(Validator& v, const json::object& parent, std::string_v
 
 Status ValidateHttpParams(Validator& v, const json::object* params, const std::string& field) {
   if (!params) return Status::Ok();
-  BP_RETURN_IF_ERROR(ValidateParamList(v, *params, "HeaderParameters", field + ".headerParameters"));
-  BP_RETURN_IF_ERROR(ValidateParamList(v, *params, "QueryStringParameters", field + ".queryStringParameters"));
+  BP_RETURN_IF_ERROR(
+      ValidateParamList(v, *params, "HeaderParameters", field + ".headerParameters"));
+  BP_RETURN_IF_ERROR(
+      ValidateParamList(v, *params, "QueryStringParameters", field + ".queryStringParameters"));
   BP_RETURN_IF_ERROR(ValidateParamList(v, *params, "BodyParameters", field + ".bodyParameters"));
   return Status::Ok();
 }
@@ -125,7 +131,6 @@ std::vector<ConnectionParam> Params(const json::object* params, std::string_view
   return out;
 }
 
-
 }  // namespace
 
 bool ValidEndpoint(std::string_view url, bool allow_http) {
@@ -145,38 +150,57 @@ Status Registry::ParseAuthParameters(const json::object& auth, const std::string
   const json::object* oauth = Obj(auth, "OAuthParameters");
   const json::object* invocation = Obj(auth, "InvocationHttpParameters");
   if (basic) {
-    if (!update || basic->contains("Username")) v.Length("authParameters.basicAuthParameters.username", JsonString(*basic, "Username"), 1, 512);
-    if (!update || basic->contains("Password")) v.Length("authParameters.basicAuthParameters.password", JsonString(*basic, "Password").empty() ? "" : "********", 1, 512);
-    if (JsonString(*basic, "Password").size() > 512) v.Fail("Value at 'authParameters.basicAuthParameters.password' failed to satisfy constraint: Member must have length less than or equal to 512");
+    if (!update || basic->contains("Username"))
+      v.Length("authParameters.basicAuthParameters.username", JsonString(*basic, "Username"), 1,
+               512);
+    if (!update || basic->contains("Password"))
+      v.Length("authParameters.basicAuthParameters.password",
+               JsonString(*basic, "Password").empty() ? "" : "********", 1, 512);
+    if (JsonString(*basic, "Password").size() > 512)
+      v.Fail(
+          "Value at 'authParameters.basicAuthParameters.password' failed to satisfy constraint: "
+          "Member must have length less than or equal to 512");
   }
   if (api_key) {
-    if (!update || api_key->contains("ApiKeyName")) v.Length("authParameters.apiKeyAuthParameters.apiKeyName", JsonString(*api_key, "ApiKeyName"), 1, 512);
+    if (!update || api_key->contains("ApiKeyName"))
+      v.Length("authParameters.apiKeyAuthParameters.apiKeyName", JsonString(*api_key, "ApiKeyName"),
+               1, 512);
     std::string value = JsonString(*api_key, "ApiKeyValue");
     if ((!update || api_key->contains("ApiKeyValue")) && (value.empty() || value.size() > 512)) {
-      v.Fail("Value at 'authParameters.apiKeyAuthParameters.apiKeyValue' failed to satisfy constraint: Member must have length between 1 and 512");
+      v.Fail(
+          "Value at 'authParameters.apiKeyAuthParameters.apiKeyValue' failed to satisfy "
+          "constraint: Member must have length between 1 and 512");
     }
   }
   if (oauth) {
     const json::object* client = Obj(*oauth, "ClientParameters");
     if (!update) v.NotNull("authParameters.oAuthParameters.clientParameters", client != nullptr);
     if (client) {
-      if (!update || client->contains("ClientID")) v.Length("authParameters.oAuthParameters.clientParameters.clientID", JsonString(*client, "ClientID"), 1, 512);
+      if (!update || client->contains("ClientID"))
+        v.Length("authParameters.oAuthParameters.clientParameters.clientID",
+                 JsonString(*client, "ClientID"), 1, 512);
       std::string secret = JsonString(*client, "ClientSecret");
-      if ((!update || client->contains("ClientSecret")) && (secret.empty() || secret.size() > 512)) {
-        v.Fail("Value at 'authParameters.oAuthParameters.clientParameters.clientSecret' failed to satisfy constraint: Member must have length between 1 and 512");
+      if ((!update || client->contains("ClientSecret")) &&
+          (secret.empty() || secret.size() > 512)) {
+        v.Fail(
+            "Value at 'authParameters.oAuthParameters.clientParameters.clientSecret' failed to "
+            "satisfy constraint: Member must have length between 1 and 512");
       }
     }
     if (!update || oauth->contains("AuthorizationEndpoint")) {
       std::string ep = JsonString(*oauth, "AuthorizationEndpoint");
       v.Length("authParameters.oAuthParameters.authorizationEndpoint", ep, 1, 2048);
       if (!ep.empty() && !ValidEndpoint(ep, options_.allow_http_endpoints)) {
-        v.Pattern("authParameters.oAuthParameters.authorizationEndpoint", ep, false, "^(https://)[^\\s]+$");
+        v.Pattern("authParameters.oAuthParameters.authorizationEndpoint", ep, false,
+                  "^(https://)[^\\s]+$");
       }
     }
     if (!update || oauth->contains("HttpMethod")) {
-      v.Enum("authParameters.oAuthParameters.httpMethod", JsonString(*oauth, "HttpMethod"), {"GET", "POST", "PUT"});
+      v.Enum("authParameters.oAuthParameters.httpMethod", JsonString(*oauth, "HttpMethod"),
+             {"GET", "POST", "PUT"});
     }
-    BP_RETURN_IF_ERROR(ValidateHttpParams(v, Obj(*oauth, "OAuthHttpParameters"), "authParameters.oAuthParameters.oAuthHttpParameters"));
+    BP_RETURN_IF_ERROR(ValidateHttpParams(v, Obj(*oauth, "OAuthHttpParameters"),
+                                          "authParameters.oAuthParameters.oAuthHttpParameters"));
   }
   BP_RETURN_IF_ERROR(ValidateHttpParams(v, invocation, "authParameters.invocationHttpParameters"));
   BP_RETURN_IF_ERROR(v.Finish());
@@ -187,7 +211,9 @@ Status Registry::ParseAuthParameters(const json::object& auth, const std::string
   auto token_ok = [](std::string_view name) {
     if (name.empty()) return false;
     for (unsigned char c : name) {
-      if (c <= 32 || c >= 127 || std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) != std::string_view::npos) {
+      if (c <= 32 || c >= 127 ||
+          std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) !=
+              std::string_view::npos) {
         return false;
       }
     }
@@ -201,21 +227,33 @@ Status Registry::ParseAuthParameters(const json::object& auth, const std::string
       return Status::Validation("ApiKeyValue must not contain CR, LF or NUL characters.");
     }
   }
-  if (basic && (!header_safe(JsonString(*basic, "Username")) || !header_safe(JsonString(*basic, "Password")))) {
+  if (basic && (!header_safe(JsonString(*basic, "Username")) ||
+                !header_safe(JsonString(*basic, "Password")))) {
     return Status::Validation("Username and Password must not contain CR, LF or NUL characters.");
   }
   if (basic && JsonString(*basic, "Username").find(':') != std::string::npos) {
-    return Status::Validation("Username must not contain ':' (it separates user and password in Basic auth).");
+    return Status::Validation(
+        "Username must not contain ':' (it separates user and password in Basic auth).");
   }
   if (!update) {
-    if (type == "BASIC" && !basic) return Status::Validation("BasicAuthParameters are required when AuthorizationType is BASIC.");
-    if (type == "API_KEY" && !api_key) return Status::Validation("ApiKeyAuthParameters are required when AuthorizationType is API_KEY.");
-    if (type == "OAUTH_CLIENT_CREDENTIALS" && !oauth) return Status::Validation("OAuthParameters are required when AuthorizationType is OAUTH_CLIENT_CREDENTIALS.");
+    if (type == "BASIC" && !basic)
+      return Status::Validation(
+          "BasicAuthParameters are required when AuthorizationType is BASIC.");
+    if (type == "API_KEY" && !api_key)
+      return Status::Validation(
+          "ApiKeyAuthParameters are required when AuthorizationType is API_KEY.");
+    if (type == "OAUTH_CLIENT_CREDENTIALS" && !oauth)
+      return Status::Validation(
+          "OAuthParameters are required when AuthorizationType is OAUTH_CLIENT_CREDENTIALS.");
   }
   int kinds = (basic ? 1 : 0) + (api_key ? 1 : 0) + (oauth ? 1 : 0);
-  if (kinds > 1) return Status::Validation("Only one of BasicAuthParameters, ApiKeyAuthParameters and OAuthParameters may be given.");
-  if ((basic && type != "BASIC") || (api_key && type != "API_KEY") || (oauth && type != "OAUTH_CLIENT_CREDENTIALS")) {
-    return Status::Validation("The AuthParameters given do not match AuthorizationType " + type + ".");
+  if (kinds > 1)
+    return Status::Validation(
+        "Only one of BasicAuthParameters, ApiKeyAuthParameters and OAuthParameters may be given.");
+  if ((basic && type != "BASIC") || (api_key && type != "API_KEY") ||
+      (oauth && type != "OAUTH_CLIENT_CREDENTIALS")) {
+    return Status::Validation("The AuthParameters given do not match AuthorizationType " + type +
+                              ".");
   }
   if (update) {
     Merge(c.secrets, auth);
@@ -231,9 +269,10 @@ std::shared_ptr<const ConnectionView> Registry::BuildConnectionView(const Connec
   view->arn = JsonString(c.data, "ConnectionArn");
   view->authorization_type = JsonString(c.data, "AuthorizationType");
   std::string state = JsonString(c.data, "ConnectionState");
-  for (auto s : {ConnectionState::kAuthorized, ConnectionState::kAuthorizing, ConnectionState::kDeauthorized,
-                 ConnectionState::kDeauthorizing, ConnectionState::kDeleting, ConnectionState::kCreating,
-                 ConnectionState::kUpdating}) {
+  for (auto s :
+       {ConnectionState::kAuthorized, ConnectionState::kAuthorizing, ConnectionState::kDeauthorized,
+        ConnectionState::kDeauthorizing, ConnectionState::kDeleting, ConnectionState::kCreating,
+        ConnectionState::kUpdating}) {
     if (ConnectionStateName(s) == state) view->state = s;
   }
   view->generation = c.generation;
@@ -327,7 +366,8 @@ StatusOr<json::object> Registry::CreateConnection(const json::object& in) {
   v.NotNull("authParameters", auth != nullptr);
   BP_RETURN_IF_ERROR(v.Finish());
   if (input.Has("InvocationConnectivityParameters")) {
-    return Status::Validation("InvocationConnectivityParameters (private endpoints) are not supported.");
+    return Status::Validation(
+        "InvocationConnectivityParameters (private endpoints) are not supported.");
   }
   Connection c;
   BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, *type, false, c, nullptr));
@@ -392,10 +432,13 @@ StatusOr<json::object> Registry::UpdateConnection(const json::object& in) {
   std::string new_type = type.value_or(JsonString(next.data, "AuthorizationType"));
   bool credentials_changed = false;
   if (type && *type != JsonString(next.data, "AuthorizationType")) {
-    if (!auth) return Status::Validation("Changing AuthorizationType requires AuthParameters for the new type.");
+    if (!auth)
+      return Status::Validation(
+          "Changing AuthorizationType requires AuthParameters for the new type.");
     // A new type starts from fresh parameters (keeping the invocation parameters).
     json::object fresh;
-    if (auto* inv = next.secrets.if_contains("InvocationHttpParameters")) fresh["InvocationHttpParameters"] = *inv;
+    if (auto* inv = next.secrets.if_contains("InvocationHttpParameters"))
+      fresh["InvocationHttpParameters"] = *inv;
     Connection parsed;
     BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, new_type, false, parsed, nullptr));
     next.secrets = std::move(fresh);
@@ -403,7 +446,8 @@ StatusOr<json::object> Registry::UpdateConnection(const json::object& in) {
     credentials_changed = true;
   } else if (auth) {
     BP_RETURN_IF_ERROR(ParseAuthParameters(*auth, new_type, true, next, nullptr));
-    credentials_changed = auth->contains("BasicAuthParameters") || auth->contains("ApiKeyAuthParameters") ||
+    credentials_changed = auth->contains("BasicAuthParameters") ||
+                          auth->contains("ApiKeyAuthParameters") ||
                           auth->contains("OAuthParameters");
   }
   double now = NowSeconds(clock_);
@@ -459,8 +503,9 @@ StatusOr<json::object> Registry::ListConnections(const json::object& in) {
   Validator v;
   if (prefix) v.Name("namePrefix", *prefix, 64);
   if (state) {
-    v.Enum("connectionState", *state, {"CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED",
-                                       "AUTHORIZING", "DEAUTHORIZING"});
+    v.Enum("connectionState", *state,
+           {"CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED", "AUTHORIZING",
+            "DEAUTHORIZING"});
   }
   BP_RETURN_IF_ERROR(v.Finish());
   std::lock_guard<std::mutex> lock(mu_);
@@ -475,8 +520,9 @@ StatusOr<json::object> Registry::ListConnections(const json::object& in) {
   for (size_t i = page.begin; i < page.end; ++i) {
     const auto& d = connections_[names[i]]->data;
     json::object o;
-    for (const char* k : {"ConnectionArn", "Name", "ConnectionState", "StateReason", "AuthorizationType",
-                          "CreationTime", "LastModifiedTime", "LastAuthorizedTime"}) {
+    for (const char* k :
+         {"ConnectionArn", "Name", "ConnectionState", "StateReason", "AuthorizationType",
+          "CreationTime", "LastModifiedTime", "LastAuthorizedTime"}) {
       if (auto f = d.find(k); f != d.end()) o[k] = f->value();
     }
     list.push_back(std::move(o));
@@ -539,7 +585,8 @@ Status Registry::SetConnectionState(const std::string& name, ConnectionState sta
   Connection& c = *it->second;
   if (c.generation != expected_generation) return Status::Ok();  // credentials changed meanwhile
   std::string new_state(ConnectionStateName(state));
-  if (JsonString(c.data, "ConnectionState") == new_state && JsonString(c.data, "StateReason") == reason) {
+  if (JsonString(c.data, "ConnectionState") == new_state &&
+      JsonString(c.data, "StateReason") == reason) {
     return Status::Ok();
   }
   Connection next = c;
@@ -551,7 +598,8 @@ Status Registry::SetConnectionState(const std::string& name, ConnectionState sta
   }
   if (state == ConnectionState::kAuthorized) next.data["LastAuthorizedTime"] = NowSeconds(clock_);
   json::object stored = next.data;
-  stored["SealedSecrets"] = sealer_.seal(json::serialize(next.secrets), JsonString(next.data, "ConnectionArn"));
+  stored["SealedSecrets"] =
+      sealer_.seal(json::serialize(next.secrets), JsonString(next.data, "ConnectionArn"));
   store::WriteBatch b;
   b.Put(store::Family::kMeta, ConnectionKey(name), json::serialize(stored));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));

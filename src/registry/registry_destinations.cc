@@ -37,8 +37,9 @@ std::string Registry::DestinationState(const Destination& d) const {
 
 json::object Registry::DestinationPublic(const Destination& d, bool full) const {
   json::object out;
-  for (const char* k : {"ApiDestinationArn", "Name", "Description", "ConnectionArn", "InvocationEndpoint",
-                        "HttpMethod", "InvocationRateLimitPerSecond", "CreationTime", "LastModifiedTime"}) {
+  for (const char* k :
+       {"ApiDestinationArn", "Name", "Description", "ConnectionArn", "InvocationEndpoint",
+        "HttpMethod", "InvocationRateLimitPerSecond", "CreationTime", "LastModifiedTime"}) {
     if (auto it = d.data.find(k); it != d.data.end()) out[k] = it->value();
   }
   out["ApiDestinationState"] = DestinationState(d);
@@ -48,13 +49,15 @@ json::object Registry::DestinationPublic(const Destination& d, bool full) const 
 
 namespace {
 
-// The members of Create/UpdateApiDestination, validated (on create the required ones must be there).
+// The members of Create/UpdateApiDestination, validated (on create the required ones must be
+// there).
 struct DestinationInput {
   std::optional<std::string> name, description, conn_arn, endpoint, method;
   std::optional<int64_t> rate;
 };
 
-StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool create, bool allow_http) {
+StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool create,
+                                                 bool allow_http) {
   Input input(in);
   DestinationInput d;
   BP_ASSIGN_OR_RETURN(d.name, input.String("Name"));
@@ -80,7 +83,8 @@ StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool cr
                 "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
     }
   }
-  if (d.method) v.Enum("httpMethod", *d.method, {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"});
+  if (d.method)
+    v.Enum("httpMethod", *d.method, {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"});
   if (d.rate) v.Range("invocationRateLimitPerSecond", *d.rate, 1, 100000);
   BP_RETURN_IF_ERROR(v.Finish());
   return d;
@@ -89,7 +93,8 @@ StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool cr
 }  // namespace
 
 StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
-  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, true, options_.allow_http_endpoints));
+  BP_ASSIGN_OR_RETURN(DestinationInput input,
+                      ParseDestinationInput(in, true, options_.allow_http_endpoints));
   auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   if (destinations_.count(*name)) {
@@ -102,7 +107,8 @@ StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
   }
   if (static_cast<int>(destinations_.size()) >= options_.limits.max_destinations) {
     return Status::LimitExceeded("The requested resource exceeds the maximum number allowed: " +
-                                 std::to_string(options_.limits.max_destinations) + " API destinations.");
+                                 std::to_string(options_.limits.max_destinations) +
+                                 " API destinations.");
   }
   double now = NowSeconds(clock_);
   auto d = std::make_unique<Destination>();
@@ -129,7 +135,8 @@ StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::UpdateApiDestination(const json::object& in) {
-  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, false, options_.allow_http_endpoints));
+  BP_ASSIGN_OR_RETURN(DestinationInput input,
+                      ParseDestinationInput(in, false, options_.allow_http_endpoints));
   auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = destinations_.find(*name);
@@ -152,7 +159,8 @@ StatusOr<json::object> Registry::UpdateApiDestination(const json::object& in) {
   it->second->data = std::move(data);
   PublishDestination(*name);
   json::object out;
-  for (const char* k : {"ApiDestinationArn", "CreationTime", "LastModifiedTime"}) out[k] = it->second->data[k];
+  for (const char* k : {"ApiDestinationArn", "CreationTime", "LastModifiedTime"})
+    out[k] = it->second->data[k];
   out["ApiDestinationState"] = DestinationState(*it->second);
   return out;
 }
@@ -182,7 +190,8 @@ StatusOr<json::object> Registry::ListApiDestinations(const json::object& in) {
   }
   BP_ASSIGN_OR_RETURN(Page page, Paginate(names, in));
   json::array list;
-  for (size_t i = page.begin; i < page.end; ++i) list.push_back(DestinationPublic(*destinations_[names[i]], false));
+  for (size_t i = page.begin; i < page.end; ++i)
+    list.push_back(DestinationPublic(*destinations_[names[i]], false));
   return ListReply("ApiDestinations", std::move(list), page);
 }
 

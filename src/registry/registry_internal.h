@@ -2,7 +2,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,7 +42,8 @@ inline std::string RuleKey(std::string_view bus, std::string_view rule) {
 inline std::string ConnectionKey(std::string_view name) { return "conn/" + std::string(name); }
 inline std::string DestinationKey(std::string_view name) { return "dest/" + std::string(name); }
 inline std::string TagKey(std::string_view arn) { return "tags/" + std::string(arn); }
-inline std::string TargetIndexKey(std::string_view bus, std::string_view rule, std::string_view id) {
+inline std::string TargetIndexKey(std::string_view bus, std::string_view rule,
+                                  std::string_view id) {
   return std::string(bus) + '\x1f' + std::string(rule) + '\x1f' + std::string(id);
 }
 
@@ -56,12 +56,14 @@ struct Page {
   size_t begin = 0, end = 0;
   std::string next_token;
 };
-StatusOr<Page> Paginate(const std::vector<std::string>& sorted_names, const boost::json::object& in);
+StatusOr<Page> Paginate(const std::vector<std::string>& sorted_names,
+                        const boost::json::object& in);
 Status ValidateTags(const boost::json::array* tags, int max_tags);
 // A required resource name member (e.g. "Name"), validated as AWS does; `field` is the name used
 // in messages ("name", "rule"). The optional is always engaged on success.
-StatusOr<std::optional<std::string>> RequiredName(const boost::json::object& in, std::string_view member,
-                                                  std::string_view field, size_t max = 64);
+StatusOr<std::optional<std::string>> RequiredName(const boost::json::object& in,
+                                                  std::string_view member, std::string_view field,
+                                                  size_t max = 64);
 // https:// endpoints, and http:// ones when allowed (loopback dev mode or configuration).
 bool ValidEndpoint(std::string_view url, bool allow_http);
 // {"<list_key>": list, "NextToken": …} for a page of a List operation.

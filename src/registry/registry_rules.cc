@@ -1,6 +1,5 @@
 // Rules and targets.
 #include <boost/json.hpp>
-
 #include <set>
 
 #include "common/log.h"
@@ -43,7 +42,8 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   v.NotNull("name", name.has_value());
   if (name) v.Name("name", *name, 64);
   if (state) {
-    v.Enum("state", *state, {"ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"});
+    v.Enum("state", *state,
+           {"ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"});
   }
   if (description) v.Length("description", *description, 0, 512);
   if (role_arn) v.Length("roleArn", *role_arn, 1, 1600);
@@ -57,15 +57,16 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
     return Status::Validation("Parameter EventPattern is not valid: a rule needs an EventPattern.");
   }
   if (static_cast<int>(pattern->size()) > options_.limits.max_pattern_length) {
-    return Status::InvalidEventPattern("Event pattern is not valid. Reason: Event pattern is longer than " +
-                                       std::to_string(options_.limits.max_pattern_length) +
-                                       " characters.");
+    return Status::InvalidEventPattern(
+        "Event pattern is not valid. Reason: Event pattern is longer than " +
+        std::to_string(options_.limits.max_pattern_length) + " characters.");
   }
   BP_ASSIGN_OR_RETURN(auto compiled, pattern::CompilePattern(*pattern));
   BP_RETURN_IF_ERROR(ValidateTags(tags, options_.limits.max_tags));
   if (tags) {
     for (const auto& t : *tags) {
-      BP_RETURN_IF_ERROR(ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
+      BP_RETURN_IF_ERROR(
+          ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
     }
   }
 
@@ -74,7 +75,8 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   Rule* existing = FindRule(bus, *name);
   if (!existing) {
     int count = 0;
-    for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus; ++it) {
+    for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus;
+         ++it) {
       ++count;
     }
     if (count >= options_.limits.max_rules_per_bus) {
@@ -105,7 +107,8 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   b.Put(store::Family::kMeta, RuleKey(bus, *name), json::serialize(stored));
   std::map<std::string, std::string> tag_map = TagsOf(arn);
   if (tags && !tags->empty()) {
-    for (const auto& t : *tags) tag_map[JsonString(t.as_object(), "Key")] = JsonString(t.as_object(), "Value");
+    for (const auto& t : *tags)
+      tag_map[JsonString(t.as_object(), "Key")] = JsonString(t.as_object(), "Value");
     if (static_cast<int>(tag_map.size()) > options_.limits.max_tags) {
       return Status::LimitExceeded("The number of tags exceeds the limit of " +
                                    std::to_string(options_.limits.max_tags) + ".");
@@ -143,7 +146,8 @@ StatusOr<json::object> Registry::ListRules(const json::object& in) {
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
   std::vector<std::string> names;
-  for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus; ++it) {
+  for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus;
+       ++it) {
     if (!prefix || it->first.second.compare(0, prefix->size(), *prefix) == 0) {
       names.push_back(it->first.second);
     }
@@ -202,8 +206,12 @@ StatusOr<json::object> Registry::SetRuleState(const json::object& in, bool enabl
   return json::object();
 }
 
-StatusOr<json::object> Registry::EnableRule(const json::object& in) { return SetRuleState(in, true); }
-StatusOr<json::object> Registry::DisableRule(const json::object& in) { return SetRuleState(in, false); }
+StatusOr<json::object> Registry::EnableRule(const json::object& in) {
+  return SetRuleState(in, true);
+}
+StatusOr<json::object> Registry::DisableRule(const json::object& in) {
+  return SetRuleState(in, false);
+}
 
 StatusOr<json::object> Registry::ListRuleNamesByTarget(const json::object& in) {
   Input input(in);
@@ -215,7 +223,8 @@ StatusOr<json::object> Registry::ListRuleNamesByTarget(const json::object& in) {
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
   std::vector<std::string> names;
-  for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus; ++it) {
+  for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus;
+       ++it) {
     for (const auto& t : it->second->targets) {
       if (JsonString(t, "Arn") == *target_arn) {
         names.push_back(it->first.second);
@@ -231,7 +240,8 @@ StatusOr<json::object> Registry::ListRuleNamesByTarget(const json::object& in) {
 
 // ---- targets ----
 
-Status Registry::ValidateTarget(const json::object& t, const std::string& bus, std::string* error_code) {
+Status Registry::ValidateTarget(const json::object& t, const std::string& bus,
+                                std::string* error_code) {
   (void)error_code;
   Input input(t);
   BP_ASSIGN_OR_RETURN(auto arn, input.String("Arn"));
@@ -250,7 +260,8 @@ Status Registry::ValidateTarget(const json::object& t, const std::string& bus, s
     }
     supported = true;
   } else if (parsed && parsed->service == "events" && parsed->type == "event-bus") {
-    if (parsed->region != options_.partition.region || parsed->account != options_.partition.account) {
+    if (parsed->region != options_.partition.region ||
+        parsed->account != options_.partition.account) {
       return Status::Validation("Event bus targets must be in the same account and region.");
     }
     if (!buses_.count(parsed->rest)) {
@@ -261,7 +272,8 @@ Status Registry::ValidateTarget(const json::object& t, const std::string& bus, s
     }
     for (const char* k : {"Input", "InputPath", "InputTransformer"}) {
       if (input.Has(k)) {
-        return Status::Validation("Input, InputPath and InputTransformer are not supported for event bus targets.");
+        return Status::Validation(
+            "Input, InputPath and InputTransformer are not supported for event bus targets.");
       }
     }
     supported = true;
@@ -305,8 +317,9 @@ StatusOr<json::object> Registry::PutTargets(const json::object& in) {
   if (rule_name) v.Name("rule", *rule_name, 64);
   v.NotNull("targets", targets != nullptr);
   if (targets && (targets->empty() || targets->size() > 10)) {
-    v.Fail("Value '[...]' at 'targets' failed to satisfy constraint: Member must have length " +
-           std::string(targets->empty() ? "greater than or equal to 1" : "less than or equal to 10"));
+    v.Fail(
+        "Value '[...]' at 'targets' failed to satisfy constraint: Member must have length " +
+        std::string(targets->empty() ? "greater than or equal to 1" : "less than or equal to 10"));
   }
   std::set<std::string> ids;
   if (targets) {
@@ -351,8 +364,9 @@ StatusOr<json::object> Registry::PutTargets(const json::object& in) {
     if (!replaced) next.push_back(obj);
   }
   if (static_cast<int>(next.size()) > options_.limits.max_targets_per_rule) {
-    return Status::LimitExceeded("The requested resource exceeds the maximum number allowed: a rule can have at most " +
-                                 std::to_string(options_.limits.max_targets_per_rule) + " targets.");
+    return Status::LimitExceeded(
+        "The requested resource exceeds the maximum number allowed: a rule can have at most " +
+        std::to_string(options_.limits.max_targets_per_rule) + " targets.");
   }
   json::object stored;
   stored["Rule"] = rule->data;
@@ -379,7 +393,9 @@ StatusOr<json::object> Registry::RemoveTargets(const json::object& in) {
   if (rule_name) v.Name("rule", *rule_name, 64);
   v.NotNull("ids", ids != nullptr);
   if (ids && (ids->empty() || ids->size() > 100)) {
-    v.Fail("Value '[...]' at 'ids' failed to satisfy constraint: Member must have length between 1 and 100");
+    v.Fail(
+        "Value '[...]' at 'ids' failed to satisfy constraint: Member must have length between 1 "
+        "and 100");
   }
   if (ids) {
     for (size_t i = 0; i < ids->size(); ++i) {

@@ -22,10 +22,14 @@ std::map<std::string, std::string> Registry::TagsOf(const std::string& arn) cons
 }
 
 bool Registry::ArnExists(std::string_view arn) const {
-  for (auto& [n, b] : buses_) if (JsonString(b, "Arn") == arn) return true;
-  for (auto& [k, r] : rules_) if (JsonString(r->data, "Arn") == arn) return true;
-  for (auto& [n, c] : connections_) if (JsonString(c->data, "ConnectionArn") == arn) return true;
-  for (auto& [n, d] : destinations_) if (JsonString(d->data, "ApiDestinationArn") == arn) return true;
+  for (auto& [n, b] : buses_)
+    if (JsonString(b, "Arn") == arn) return true;
+  for (auto& [k, r] : rules_)
+    if (JsonString(r->data, "Arn") == arn) return true;
+  for (auto& [n, c] : connections_)
+    if (JsonString(c->data, "ConnectionArn") == arn) return true;
+  for (auto& [n, d] : destinations_)
+    if (JsonString(d->data, "ApiDestinationArn") == arn) return true;
   return false;
 }
 
@@ -40,14 +44,17 @@ StatusOr<json::object> Registry::TagResource(const json::object& in) {
   BP_RETURN_IF_ERROR(v.Finish());
   BP_RETURN_IF_ERROR(ValidateTags(tags, options_.limits.max_tags));
   for (const auto& t : *tags) {
-    BP_RETURN_IF_ERROR(ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
+    BP_RETURN_IF_ERROR(
+        ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (!ArnExists(*arn)) return Status::NotFound("Resource " + *arn + " does not exist.");
   auto next = TagsOf(*arn);
-  for (const auto& t : *tags) next[JsonString(t.as_object(), "Key")] = JsonString(t.as_object(), "Value");
+  for (const auto& t : *tags)
+    next[JsonString(t.as_object(), "Key")] = JsonString(t.as_object(), "Value");
   if (static_cast<int>(next.size()) > options_.limits.max_tags) {
-    return Status::LimitExceeded("The number of tags exceeds the limit of " + std::to_string(options_.limits.max_tags) + ".");
+    return Status::LimitExceeded("The number of tags exceeds the limit of " +
+                                 std::to_string(options_.limits.max_tags) + ".");
   }
   json::object tobj;
   for (auto& [k, val] : next) tobj[k] = val;

@@ -77,18 +77,25 @@ TEST_F(RegistryTest, DefaultBusExistsAndCannotBeRecreatedOrDeleted) {
   auto d = registry_->DescribeEventBus(J("{}"));
   ASSERT_TRUE(d.ok());
   EXPECT_EQ((*d)["Name"].as_string(), "default");
-  EXPECT_EQ(registry_->CreateEventBus(J(R"({"Name":"default"})")).status().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(registry_->DeleteEventBus(J(R"({"Name":"default"})")).status().code(), StatusCode::kValidation);
+  EXPECT_EQ(registry_->CreateEventBus(J(R"({"Name":"default"})")).status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry_->DeleteEventBus(J(R"({"Name":"default"})")).status().code(),
+            StatusCode::kValidation);
 }
 
 TEST_F(RegistryTest, RulesTargetsLimitsAndPersistence) {
   ASSERT_TRUE(registry_->CreateEventBus(J(R"({"Name":"orders"})")).ok());
-  auto rule = registry_->PutRule(J(R"({"Name":"r1","EventBusName":"orders","EventPattern":"{\"source\":[\"shop\"]}"})"));
+  auto rule = registry_->PutRule(
+      J(R"({"Name":"r1","EventBusName":"orders","EventPattern":"{\"source\":[\"shop\"]}"})"));
   ASSERT_TRUE(rule.ok()) << rule.status().ToString();
   EXPECT_EQ((*rule)["RuleArn"].as_string(), "arn:aws:events:us-east-1:000000000000:rule/orders/r1");
   EXPECT_EQ(registry_->PutRule(J(R"({"Name":"bad","EventPattern":"{\"a\":1}"})")).status().code(),
             StatusCode::kInvalidEventPattern);
-  EXPECT_EQ(registry_->PutRule(J(R"({"Name":"r","EventBusName":"nope","EventPattern":"{\"source\":[\"x\"]}"})")).status().code(),
+  EXPECT_EQ(registry_
+                ->PutRule(J(
+                    R"({"Name":"r","EventBusName":"nope","EventPattern":"{\"source\":[\"x\"]}"})"))
+                .status()
+                .code(),
             StatusCode::kNotFound);
 
   std::string dest = MakeDestination();
@@ -116,7 +123,8 @@ TEST_F(RegistryTest, RulesTargetsLimitsAndPersistence) {
   EXPECT_EQ(routes->rules[ids[0]].targets.size(), 5u);
 
   Reopen();
-  auto listed = registry_->ListTargetsByRule(J(R"({"Rule":"r1","EventBusName":"orders","Limit":2})"));
+  auto listed =
+      registry_->ListTargetsByRule(J(R"({"Rule":"r1","EventBusName":"orders","Limit":2})"));
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ((*listed)["Targets"].as_array().size(), 2u);
   ASSERT_TRUE((*listed).contains("NextToken"));
@@ -132,16 +140,20 @@ TEST_F(RegistryTest, RulesTargetsLimitsAndPersistence) {
   EXPECT_EQ(json::serialize(*described).find("sekrit"), std::string::npos);
   // Nothing in the store holds the secret in plaintext.
   bool leaked = false;
-  ASSERT_TRUE(store_->Scan(store::Family::kMeta, "", "", [&](auto k, auto v) {
-                       leaked |= std::string(k).find("sekrit") != std::string::npos ||
-                                 std::string(v).find("sekrit") != std::string::npos;
-                       return true;
-                     }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan(store::Family::kMeta, "", "",
+                         [&](auto k, auto v) {
+                           leaked |= std::string(k).find("sekrit") != std::string::npos ||
+                                     std::string(v).find("sekrit") != std::string::npos;
+                           return true;
+                         })
+                  .ok());
   EXPECT_FALSE(leaked);
 }
 
 TEST_F(RegistryTest, ValidationMessages) {
-  auto s = registry_->PutRule(J(R"({"Name":"has space","EventPattern":"{\"source\":[\"x\"]}"})")).status();
+  auto s = registry_->PutRule(J(R"({"Name":"has space","EventPattern":"{\"source\":[\"x\"]}"})"))
+               .status();
   EXPECT_EQ(s.code(), StatusCode::kValidation);
   EXPECT_NE(s.message().find("Member must satisfy regular expression pattern"), std::string::npos);
   auto missing = registry_->DescribeRule(J(R"({"Name":"nope"})")).status();

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,11 +28,11 @@ struct TargetRoute {
   std::string target_id;
   std::string target_arn;
   TargetKind kind = TargetKind::kApiDestination;
-  std::string resource_name;     // destination name, queue ARN, or bus name (by kind)
-  boost::json::object config;    // the target as stored (Input*, HttpParameters, ...)
+  std::string resource_name;   // destination name, queue ARN, or bus name (by kind)
+  boost::json::object config;  // the target as stored (Input*, HttpParameters, ...)
   int max_retry_attempts = 185;
   int64_t max_event_age_seconds = 86400;
-  std::string dead_letter_arn;   // empty: none
+  std::string dead_letter_arn;                   // empty: none
   std::map<std::string, std::string> rule_tags;  // for bridgeport:* settings
 };
 
@@ -52,7 +51,13 @@ struct BusRoutes {
 };
 
 enum class ConnectionState {
-  kCreating, kUpdating, kDeleting, kAuthorized, kDeauthorized, kAuthorizing, kDeauthorizing
+  kCreating,
+  kUpdating,
+  kDeleting,
+  kAuthorized,
+  kDeauthorized,
+  kAuthorizing,
+  kDeauthorizing
 };
 std::string_view ConnectionStateName(ConnectionState s);
 

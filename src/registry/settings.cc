@@ -30,9 +30,12 @@ bool ValidStatusList(std::string_view list) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string_view item = list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
-    bool ok = item.size() == 3 && (item[1] == 'x' ? item.substr(1) == "xx" && item[0] >= '1' && item[0] <= '5'
-                                                  : ParseInt(item).has_value() && *ParseInt(item) >= 100 && *ParseInt(item) <= 599);
+    std::string_view item =
+        list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
+    bool ok = item.size() == 3 &&
+              (item[1] == 'x' ? item.substr(1) == "xx" && item[0] >= '1' && item[0] <= '5'
+                              : ParseInt(item).has_value() && *ParseInt(item) >= 100 &&
+                                    *ParseInt(item) <= 599);
     if (!ok) return false;
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -41,26 +44,38 @@ bool ValidStatusList(std::string_view list) {
 }
 
 Status Bad(std::string_view key, std::string_view value, std::string_view want) {
-  return Status::Validation("Tag " + std::string(key) + "=" + std::string(value) + " is not valid: " +
-                            std::string(want));
+  return Status::Validation("Tag " + std::string(key) + "=" + std::string(value) +
+                            " is not valid: " + std::string(want));
 }
 
 void Apply(DeliverySettings& s, const std::map<std::string, std::string>& tags) {
   for (const auto& [key, value] : tags) {
     if (key.compare(0, kSettingTagPrefix.size(), kSettingTagPrefix) != 0) continue;
     std::string_view k = std::string_view(key).substr(kSettingTagPrefix.size());
-    if (k == "timeout-ms") s.timeout_ms = ParseInt(value).value_or(s.timeout_ms);
-    else if (k == "max-inflight") s.max_inflight = static_cast<int>(ParseInt(value).value_or(s.max_inflight));
-    else if (k == "backoff-base-ms") s.backoff_base_ms = ParseInt(value).value_or(s.backoff_base_ms);
-    else if (k == "backoff-cap-ms") s.backoff_cap_ms = ParseInt(value).value_or(s.backoff_cap_ms);
-    else if (k == "backoff-multiplier") s.backoff_multiplier = ParseDouble(value).value_or(s.backoff_multiplier);
-    else if (k == "retryable-statuses") s.retryable_statuses = value;
-    else if (k == "retry-network-errors") s.retry_all_network_errors = value == "all";
-    else if (k == "retry-after-max-seconds") s.retry_after_max_seconds = ParseInt(value);
-    else if (k == "throttle-expiry") s.throttle_expiry_age = value == "age";
-    else if (k == "delivery-headers") s.delivery_headers = value == "true";
-    else if (k == "oauth-client-auth") s.oauth_client_auth_body = value == "body";
-    else if (k == "deauthorize-on-401") s.deauthorize_on_401 = value == "true";
+    if (k == "timeout-ms")
+      s.timeout_ms = ParseInt(value).value_or(s.timeout_ms);
+    else if (k == "max-inflight")
+      s.max_inflight = static_cast<int>(ParseInt(value).value_or(s.max_inflight));
+    else if (k == "backoff-base-ms")
+      s.backoff_base_ms = ParseInt(value).value_or(s.backoff_base_ms);
+    else if (k == "backoff-cap-ms")
+      s.backoff_cap_ms = ParseInt(value).value_or(s.backoff_cap_ms);
+    else if (k == "backoff-multiplier")
+      s.backoff_multiplier = ParseDouble(value).value_or(s.backoff_multiplier);
+    else if (k == "retryable-statuses")
+      s.retryable_statuses = value;
+    else if (k == "retry-network-errors")
+      s.retry_all_network_errors = value == "all";
+    else if (k == "retry-after-max-seconds")
+      s.retry_after_max_seconds = ParseInt(value);
+    else if (k == "throttle-expiry")
+      s.throttle_expiry_age = value == "age";
+    else if (k == "delivery-headers")
+      s.delivery_headers = value == "true";
+    else if (k == "oauth-client-auth")
+      s.oauth_client_auth_body = value == "body";
+    else if (k == "deauthorize-on-401")
+      s.deauthorize_on_401 = value == "true";
   }
 }
 
@@ -73,26 +88,36 @@ Status ValidateSettingTag(std::string_view key, std::string_view value) {
     auto v = ParseInt(value);
     return v && *v >= lo && *v <= hi;
   };
-  if (k == "timeout-ms") return int_in(100, 300000) ? Status::Ok() : Bad(key, value, "an integer 100-300000");
-  if (k == "max-inflight") return int_in(1, 100000) ? Status::Ok() : Bad(key, value, "an integer 1-100000");
-  if (k == "backoff-base-ms") return int_in(1, 86400000) ? Status::Ok() : Bad(key, value, "an integer 1-86400000");
-  if (k == "backoff-cap-ms") return int_in(1, 86400000) ? Status::Ok() : Bad(key, value, "an integer 1-86400000");
+  if (k == "timeout-ms")
+    return int_in(100, 300000) ? Status::Ok() : Bad(key, value, "an integer 100-300000");
+  if (k == "max-inflight")
+    return int_in(1, 100000) ? Status::Ok() : Bad(key, value, "an integer 1-100000");
+  if (k == "backoff-base-ms")
+    return int_in(1, 86400000) ? Status::Ok() : Bad(key, value, "an integer 1-86400000");
+  if (k == "backoff-cap-ms")
+    return int_in(1, 86400000) ? Status::Ok() : Bad(key, value, "an integer 1-86400000");
   if (k == "backoff-multiplier") {
     auto d = ParseDouble(value);
     return d && *d >= 1.0 && *d <= 10.0 ? Status::Ok() : Bad(key, value, "a number 1-10");
   }
   if (k == "retryable-statuses") {
-    return ValidStatusList(value) ? Status::Ok() : Bad(key, value, "a comma-separated list of statuses or Nxx classes");
+    return ValidStatusList(value)
+               ? Status::Ok()
+               : Bad(key, value, "a comma-separated list of statuses or Nxx classes");
   }
   if (k == "retry-network-errors") {
-    return value == "transient" || value == "all" ? Status::Ok() : Bad(key, value, "transient or all");
+    return value == "transient" || value == "all" ? Status::Ok()
+                                                  : Bad(key, value, "transient or all");
   }
-  if (k == "retry-after-max-seconds") return int_in(0, 86400) ? Status::Ok() : Bad(key, value, "an integer 0-86400");
-  if (k == "throttle-expiry") return value == "never" || value == "age" ? Status::Ok() : Bad(key, value, "never or age");
+  if (k == "retry-after-max-seconds")
+    return int_in(0, 86400) ? Status::Ok() : Bad(key, value, "an integer 0-86400");
+  if (k == "throttle-expiry")
+    return value == "never" || value == "age" ? Status::Ok() : Bad(key, value, "never or age");
   if (k == "delivery-headers" || k == "deauthorize-on-401") {
     return value == "true" || value == "false" ? Status::Ok() : Bad(key, value, "true or false");
   }
-  if (k == "oauth-client-auth") return value == "basic" || value == "body" ? Status::Ok() : Bad(key, value, "basic or body");
+  if (k == "oauth-client-auth")
+    return value == "basic" || value == "body" ? Status::Ok() : Bad(key, value, "basic or body");
   return Status::Validation("Tag key " + std::string(key) + " is not a known bridgeport: setting.");
 }
 
@@ -111,7 +136,8 @@ bool StatusListContains(std::string_view list, int status) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string_view item = list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
+    std::string_view item =
+        list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
     if (item.size() == 3 && item.substr(1) == "xx") {
       if (status / 100 == item[0] - '0') return true;
     } else if (auto v = ParseInt(item); v && *v == status) {

@@ -1,7 +1,6 @@
 #include "server/app.h"
 
 #include <boost/json.hpp>
-
 #include <filesystem>
 #include <optional>
 
@@ -49,15 +48,16 @@ class AppImpl final : public App {
   Status Init() {
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir, ec);
-    if (ec) return Status::IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
+    if (ec)
+      return Status::IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
 
     BP_ASSIGN_OR_RETURN(std::string key, auth::LoadMasterKey({.key_file = config_.master_key_file,
                                                               .data_dir = config_.data_dir}));
     BP_ASSIGN_OR_RETURN(auth::SecretBox box, auth::SecretBox::Create(key));
     secret_box_.emplace(std::move(box));
 
-    BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore({.path = config_.data_dir + "/store",
-                                                       .sync = config_.fsync}));
+    BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(
+                                    {.path = config_.data_dir + "/store", .sync = config_.fsync}));
 
     queue::QueueServiceOptions qopts;
     qopts.region = config_.region;
@@ -69,7 +69,9 @@ class AppImpl final : public App {
     ropts.limits = config_.limits;
     ropts.allow_http_endpoints =
         config_.allow_http_endpoints < 0 ? config_.IsLoopback() : config_.allow_http_endpoints == 1;
-    ropts.validate_target_input = [](const boost::json::object& t) { return ValidateTargetInputJson(t); };
+    ropts.validate_target_input = [](const boost::json::object& t) {
+      return ValidateTargetInputJson(t);
+    };
     ropts.queue_exists = [this](std::string_view arn) { return queues_->QueueExists(arn); };
     registry::SecretSealer sealer;
     sealer.seal = [this](std::string_view plain, std::string_view aad) {
@@ -80,10 +82,12 @@ class AppImpl final : public App {
       if (!raw) return Status::Corruption("sealed secret is not hex");
       return secret_box_->Open(*raw, aad);
     };
-    BP_ASSIGN_OR_RETURN(registry_, registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
+    BP_ASSIGN_OR_RETURN(registry_,
+                        registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
 
     api::RegisterControlPlane(events_api_, *registry_);
-    BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_, events_api_));
+    BP_ASSIGN_OR_RETURN(data_plane_,
+                        DataPlane::Start(config_, *store_, *registry_, *queues_, events_api_));
 
     sqs_ = std::make_unique<api::sqs::SqsFrontend>(
         *queues_, api::sqs::SqsContext{config_.region, config_.account});
@@ -103,7 +107,8 @@ class AppImpl final : public App {
     hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
       data_plane_->HandleAdmin(std::move(r), std::move(respond));
     };
-    frontend_ = std::make_unique<api::Frontend>(fopts, events_api_, std::move(hooks), RealClock::Get());
+    frontend_ =
+        std::make_unique<api::Frontend>(fopts, events_api_, std::move(hooks), RealClock::Get());
 
     http_ = http::NewServer({.host = config_.listen_host,
                              .port = config_.listen_port,
@@ -114,8 +119,10 @@ class AppImpl final : public App {
     }));
     frontend_->SetReady(true);
     log::Info("server", "listening",
-              {{"address", config_.listen_host}, {"port", static_cast<int>(http_->port())},
-               {"data_dir", config_.data_dir}, {"region", config_.region}});
+              {{"address", config_.listen_host},
+               {"port", static_cast<int>(http_->port())},
+               {"data_dir", config_.data_dir},
+               {"region", config_.region}});
     return Status::Ok();
   }
 
@@ -125,7 +132,7 @@ class AppImpl final : public App {
     if (stopped_) return;
     stopped_ = true;
     if (frontend_) frontend_->SetDraining(true);
-    if (http_) http_->Stop();           // no new requests; in-flight handlers finish
+    if (http_) http_->Stop();              // no new requests; in-flight handlers finish
     if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts
     data_plane_.reset();
     sqs_.reset();

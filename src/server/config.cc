@@ -1,7 +1,6 @@
 #include "server/config.h"
 
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -62,7 +61,8 @@ GET /health, GET /ready, GET /metrics, /_bridgeport/v1/... (admin API).
 
 namespace {
 
-Status ParseInt(std::string_view flag, std::string_view text, int64_t lo, int64_t hi, int64_t* out) {
+Status ParseInt(std::string_view flag, std::string_view text, int64_t lo, int64_t hi,
+                int64_t* out) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi) {
@@ -77,7 +77,8 @@ Status ParseListen(std::string_view text, Config& c) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return Status::Validation("--listen must be HOST:PORT");
   std::string host(text.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int64_t port;
   BP_RETURN_IF_ERROR(ParseInt("--listen port", text.substr(colon + 1), 0, 65535, &port));
   c.listen_host = host.empty() ? "0.0.0.0" : host;
@@ -96,12 +97,18 @@ Status AddKey(std::string_view text, Config& c) {
 
 Status ApplyLimit(std::string_view key, int64_t v, Config& c) {
   auto& l = c.limits;
-  if (key == "max_buses" || key == "max-buses") l.max_buses = static_cast<int>(v);
-  else if (key == "max_rules_per_bus" || key == "max-rules-per-bus") l.max_rules_per_bus = static_cast<int>(v);
-  else if (key == "max_targets_per_rule" || key == "max-targets-per-rule") l.max_targets_per_rule = static_cast<int>(v);
-  else if (key == "max_connections" || key == "max-connections") l.max_connections = static_cast<int>(v);
-  else if (key == "max_destinations" || key == "max-destinations") l.max_destinations = static_cast<int>(v);
-  else return Status::Validation("unknown limit '" + std::string(key) + "'");
+  if (key == "max_buses" || key == "max-buses")
+    l.max_buses = static_cast<int>(v);
+  else if (key == "max_rules_per_bus" || key == "max-rules-per-bus")
+    l.max_rules_per_bus = static_cast<int>(v);
+  else if (key == "max_targets_per_rule" || key == "max-targets-per-rule")
+    l.max_targets_per_rule = static_cast<int>(v);
+  else if (key == "max_connections" || key == "max-connections")
+    l.max_connections = static_cast<int>(v);
+  else if (key == "max_destinations" || key == "max-destinations")
+    l.max_destinations = static_cast<int>(v);
+  else
+    return Status::Validation("unknown limit '" + std::string(key) + "'");
   return Status::Ok();
 }
 
@@ -112,10 +119,12 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
   ss << in.rdbuf();
   json::error_code ec;
   json::value v = json::parse(ss.str(), ec);
-  if (ec || !v.is_object()) return Status::Validation("config file " + path + " is not a JSON object");
+  if (ec || !v.is_object())
+    return Status::Validation("config file " + path + " is not a JSON object");
   for (const auto& [k, val] : v.as_object()) {
     auto str = [&]() -> StatusOr<std::string> {
-      if (!val.is_string()) return Status::Validation("config key " + std::string(k) + " must be a string");
+      if (!val.is_string())
+        return Status::Validation("config key " + std::string(k) + " must be a string");
       return std::string(val.as_string());
     };
     auto num = [&](int64_t lo, int64_t hi) -> StatusOr<int64_t> {
@@ -165,7 +174,8 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
     } else if (k == "limits") {
       if (!val.is_object()) return Status::Validation("limits must be an object");
       for (const auto& [lk, lv] : val.as_object()) {
-        if (!lv.is_int64() || lv.as_int64() < 1) return Status::Validation("limits must be positive integers");
+        if (!lv.is_int64() || lv.as_int64() < 1)
+          return Status::Validation("limits must be positive integers");
         BP_RETURN_IF_ERROR(ApplyLimit(lk, lv.as_int64(), c));
       }
     } else {
@@ -247,12 +257,14 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
       c.max_body_bytes = static_cast<size_t>(n);
     } else if (flag == "--allow-http-endpoints") {
       BP_ASSIGN_OR_RETURN(auto v, need());
-      if (v != "true" && v != "false") return Status::Validation("--allow-http-endpoints is true or false");
+      if (v != "true" && v != "false")
+        return Status::Validation("--allow-http-endpoints is true or false");
       c.allow_http_endpoints = v == "true" ? 1 : 0;
     } else if (flag == "--no-fsync-for-benchmarks-only") {
       c.fsync = false;
-    } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" || flag == "--max-buses" ||
-               flag == "--max-connections" || flag == "--max-destinations") {
+    } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" ||
+               flag == "--max-buses" || flag == "--max-connections" ||
+               flag == "--max-destinations") {
       BP_ASSIGN_OR_RETURN(auto v, need());
       int64_t n;
       BP_RETURN_IF_ERROR(ParseInt(flag, v, 1, 1000000, &n));

@@ -1,4 +1,5 @@
-// Server configuration: defaults, an optional JSON config file, then command-line flags (flags win).
+// Server configuration: defaults, an optional JSON config file, then command-line flags (flags
+// win).
 #pragma once
 
 #include <cstdint>

@@ -41,15 +41,18 @@ class DataPlaneImpl final : public DataPlane {
       return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
     };
     BP_ASSIGN_OR_RETURN(engine_, delivery::DeliveryEngine::Start(std::move(deps)));
-    registry.SetConnectionListener([this](const std::string& name) { engine_->ConnectionChanged(name); });
+    registry.SetConnectionListener(
+        [this](const std::string& name) { engine_->ConnectionChanged(name); });
     for (const auto& name : registry.ConnectionNames()) engine_->ConnectionChanged(name);
 
     ingest::IngestOptions iopts;
     iopts.region = config.region;
     iopts.account = config.account;
-    ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_, RealClock::Get(), iopts);
-    api.Register("PutEvents", [this](const boost::json::object& in, const api::RequestContext&,
-                                     api::JsonReply reply) { ingest_->PutEvents(in, std::move(reply)); });
+    ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
+                                               RealClock::Get(), iopts);
+    api.Register("PutEvents",
+                 [this](const boost::json::object& in, const api::RequestContext&,
+                        api::JsonReply reply) { ingest_->PutEvents(in, std::move(reply)); });
     return Status::Ok();
   }
 
@@ -61,7 +64,7 @@ class DataPlaneImpl final : public DataPlane {
 
   void Stop() override {
     if (engine_) engine_->Stop();
-    http_.reset();           // completes in-flight transfers ("shutdown") after the engine stopped
+    http_.reset();  // completes in-flight transfers ("shutdown") after the engine stopped
     token_fetcher_.reset();
     // Commit callbacks reference the engine and the queue service: let every queued batch land
     // (batches apply in order, so an empty synchronous write waits for all of them).
@@ -83,7 +86,8 @@ class DataPlaneImpl final : public DataPlane {
 
 StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(const Config& config, store::Store& store,
                                                       registry::Registry& registry,
-                                                      queue::QueueService& queues, api::EventsApi& api) {
+                                                      queue::QueueService& queues,
+                                                      api::EventsApi& api) {
   auto dp = std::make_unique<DataPlaneImpl>();
   BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api));
   return std::unique_ptr<DataPlane>(std::move(dp));

@@ -3,10 +3,10 @@
 // Group commit: WriteAsync puts batches on a queue; one commit thread takes everything queued,
 // merges it into a single rocksdb::WriteBatch and writes it with sync=true (one fsync), then runs
 // the callbacks. Write() is WriteAsync plus a wait, so synchronous callers join the same groups.
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
-#include <rocksdb/cache.h>
 #include <rocksdb/write_batch.h>
 
 #include <condition_variable>
@@ -23,7 +23,7 @@ namespace bp::store {
 namespace {
 
 constexpr const char* kFamilyNames[kFamilyCount] = {"default", "events",  "tasks",
-                                                     "queues",  "archive", "attempts"};
+                                                    "queues",  "archive", "attempts"};
 
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
@@ -125,8 +125,12 @@ class RocksStore final : public Store {
       rocksdb::Slice k(op.key.data(), op.key.size());
       rocksdb::Slice v(op.value.data(), op.value.size());
       switch (op.kind) {
-        case WriteBatch::Op::Kind::kPut: wb.Put(handle(op.family), k, v).PermitUncheckedError(); break;
-        case WriteBatch::Op::Kind::kDelete: wb.Delete(handle(op.family), k).PermitUncheckedError(); break;
+        case WriteBatch::Op::Kind::kPut:
+          wb.Put(handle(op.family), k, v).PermitUncheckedError();
+          break;
+        case WriteBatch::Op::Kind::kDelete:
+          wb.Delete(handle(op.family), k).PermitUncheckedError();
+          break;
         case WriteBatch::Op::Kind::kDeleteRange:
           wb.DeleteRange(handle(op.family), k, v).PermitUncheckedError();
           break;

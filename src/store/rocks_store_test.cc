@@ -45,10 +45,13 @@ TEST_F(RocksStoreTest, WriteGetScanAcrossReopen) {
   EXPECT_FALSE(missing->has_value());
 
   std::vector<std::string> keys;
-  ASSERT_TRUE(store->Scan(Family::kMeta, "bus/", PrefixEnd("bus/"), [&](auto k, auto) {
-                     keys.emplace_back(k);
-                     return true;
-                   }).ok());
+  ASSERT_TRUE(store
+                  ->Scan(Family::kMeta, "bus/", PrefixEnd("bus/"),
+                         [&](auto k, auto) {
+                           keys.emplace_back(k);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(keys, (std::vector<std::string>{"bus/a", "bus/b"}));
 }
 
@@ -62,10 +65,13 @@ TEST_F(RocksStoreTest, DeleteAndDeleteRange) {
   d.DeleteRange(Family::kTasks, "t/1", "t/5");
   ASSERT_TRUE(store->Write(std::move(d)).ok());
   int count = 0;
-  ASSERT_TRUE(store->Scan(Family::kTasks, "", "", [&](auto, auto) {
-                     ++count;
-                     return true;
-                   }).ok());
+  ASSERT_TRUE(store
+                  ->Scan(Family::kTasks, "", "",
+                         [&](auto, auto) {
+                           ++count;
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(count, 5);
 }
 
@@ -92,10 +98,13 @@ TEST_F(RocksStoreTest, ConcurrentAsyncWritesAllComplete) {
   EXPECT_EQ(failed.load(), 0);
   auto reopened = Open();
   int count = 0;
-  ASSERT_TRUE(reopened->Scan(Family::kEvents, "", "", [&](auto, auto) {
-                        ++count;
-                        return true;
-                      }).ok());
+  ASSERT_TRUE(reopened
+                  ->Scan(Family::kEvents, "", "",
+                         [&](auto, auto) {
+                           ++count;
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(count, kThreads * kPerThread);
 }
 

@@ -1,7 +1,7 @@
 // The durable store: an ordered key-value store with column families and atomic, fsynced batches.
 //
-// Implementations: RocksStore (embedded RocksDB, the default). The interface is deliberately small so
-// that a PostgreSQL backend can implement it for cluster mode.
+// Implementations: RocksStore (embedded RocksDB, the default). The interface is deliberately small
+// so that a PostgreSQL backend can implement it for cluster mode.
 //
 // Thread-safety: all methods may be called from any thread concurrently.
 #pragma once
@@ -21,12 +21,12 @@ namespace bp::store {
 // Column families. Keys inside each family are designed so that byte order is the iteration
 // order callers need (big-endian integers, '/'-separated names).
 enum class Family : int {
-  kMeta = 0,   // control-plane resources (buses, rules, targets, connections, destinations, queues)
-  kEvents,     // event id -> event envelope (referenced by delivery tasks)
-  kTasks,      // delivery tasks
-  kQueues,     // queue messages
-  kArchive,    // archived events
-  kAttempts,   // delivery attempt records
+  kMeta = 0,  // control-plane resources (buses, rules, targets, connections, destinations, queues)
+  kEvents,    // event id -> event envelope (referenced by delivery tasks)
+  kTasks,     // delivery tasks
+  kQueues,    // queue messages
+  kArchive,   // archived events
+  kAttempts,  // delivery attempt records
 };
 inline constexpr int kFamilyCount = 6;
 
@@ -91,9 +91,11 @@ class Store {
   // The default is a normal durable write (fine for fakes and stores without a log).
   [[nodiscard]] virtual Status WriteUnlogged(WriteBatch batch) { return Write(std::move(batch)); }
 
-  [[nodiscard]] virtual StatusOr<std::optional<std::string>> Get(Family f, std::string_view key) = 0;
+  [[nodiscard]] virtual StatusOr<std::optional<std::string>> Get(Family f,
+                                                                 std::string_view key) = 0;
 
-  // Visits keys in [begin, end) in ascending order (an empty `end` means "to the end of the family").
+  // Visits keys in [begin, end) in ascending order (an empty `end` means "to the end of the
+  // family").
   [[nodiscard]] virtual Status Scan(Family f, std::string_view begin, std::string_view end,
                                     const ScanFn& fn) = 0;
 
