@@ -386,12 +386,26 @@ void EngineImpl::Sweep() {
   if (mono - last_retention_mono_ >= 600'000'000) {
     last_retention_mono_ = mono;
     int64_t cutoff_us = d_.clock->NowMicros() - d_.attempt_retention_seconds * 1'000'000;
+    // Every lane that has records, also lanes idle since the last start: walk the lanes by
+    // seeking past each one's keys.
     store::WriteBatch b;
-    for (auto& [key, lane] : lanes_) {
-      std::string begin = "a" + key + '\x00';
+    std::string seek = "a";
+    for (;;) {
+      std::string lane;
+      Status s = d_.store->Scan(store::Family::kAttempts, seek, store::PrefixEnd("a"),
+                                [&](std::string_view k, std::string_view) {
+                                  size_t nul = k.find('\0');
+                                  if (nul != std::string_view::npos) {
+                                    lane = std::string(k.substr(1, nul - 1));
+                                  }
+                                  return false;
+                                });
+      if (!s.ok() || lane.empty()) break;
+      std::string begin = "a" + lane + '\x00';
       std::string end = begin;
       store::AppendBigEndian64(end, static_cast<uint64_t>(std::max<int64_t>(0, cutoff_us)));
       b.DeleteRange(store::Family::kAttempts, begin, end);
+      seek = "a" + lane + '\x01';
     }
     if (!b.empty()) d_.store->WriteAsync(std::move(b), [](Status) {});
   }

@@ -1,6 +1,7 @@
 // GET /_bridgeport/v1/deliveries: recent attempt records, newest first.
+#include <algorithm>
 #include <boost/json.hpp>
-#include <deque>
+#include <vector>
 
 #include "common/ids.h"
 #include "delivery/engine_impl.h"
@@ -80,8 +81,10 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
     store::AppendBigEndian64(end,
                              static_cast<uint64_t>(until_us == INT64_MAX ? UINT64_MAX : until_us));
   }
-  // Keep the newest `limit` matches.
-  std::deque<json::value> newest;
+  // Keep the newest `limit` matches (by start time: without a lane the scan is in lane order).
+  using Entry = std::pair<int64_t, json::value>;
+  auto later = [](const Entry& a, const Entry& b) { return a.first > b.first; };
+  std::vector<Entry> newest;  // a min-heap on start time
   Status s = d_.store->Scan(
       store::Family::kAttempts, begin, end, [&](std::string_view, std::string_view v) {
         json::error_code ec;
@@ -102,8 +105,14 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
           int64_t st = it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;
           if (st < since_us || st >= until_us) return true;
         }
-        newest.push_back(std::move(rec));
-        if (newest.size() > limit) newest.pop_front();
+        auto st = o.find("start_us");
+        int64_t start = st != o.end() && st->value().is_int64() ? st->value().as_int64() : 0;
+        newest.emplace_back(start, std::move(rec));
+        std::push_heap(newest.begin(), newest.end(), later);
+        if (newest.size() > limit) {
+          std::pop_heap(newest.begin(), newest.end(), later);
+          newest.pop_back();
+        }
         return true;
       });
   if (!s.ok()) {
@@ -113,7 +122,8 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
     return;
   }
   json::array list;
-  for (auto it = newest.rbegin(); it != newest.rend(); ++it) list.push_back(std::move(*it));
+  std::sort(newest.begin(), newest.end(), later);
+  for (auto& e : newest) list.push_back(std::move(e.second));
   if ((!delivery_id_filter.empty() || !event_filter.empty()) && list.empty()) {
     json::object err;
     err["message"] = "no attempt records for that id";

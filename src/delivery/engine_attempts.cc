@@ -234,14 +234,19 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   req.headers = spec->headers;
   req.body = std::move(spec->body);
   req.timeout_ms = a.settings.timeout_ms;
-  if (a.settings.delivery_headers) {
-    req.headers.emplace_back("X-Bridgeport-Event-Id", a.task.event_id);
-    req.headers.emplace_back("X-Bridgeport-Delivery-Id", std::to_string(a.task.seq));
-    req.headers.emplace_back("X-Bridgeport-Attempt", std::to_string(a.task.retries + 1));
-  }
   a.method = req.method;
   a.redacted_url = spec->redacted_url;
   a.redacted_headers = spec->redacted_headers;
+  if (a.settings.delivery_headers) {
+    std::pair<std::string, std::string> extra[] = {
+        {"X-Bridgeport-Event-Id", a.task.event_id},
+        {"X-Bridgeport-Delivery-Id", std::to_string(a.task.seq)},
+        {"X-Bridgeport-Attempt", std::to_string(a.task.retries + 1)}};
+    for (auto& h : extra) {
+      req.headers.push_back(h);
+      a.redacted_headers.push_back(h);
+    }
+  }
   lane.inflight++;
   total_inflight_++;
   d_.http->Send(std::move(req), [this, attempt](HttpResult r) {
@@ -502,7 +507,8 @@ void EngineImpl::RecordAttempt(Attempt& a, const HttpResult* r, std::string_view
   rec["start"] = FormatIso8601(a.start_wall_us / 1000000);
   rec["start_us"] = a.start_wall_us;
   if (r) {
-    rec["duration_ms"] = static_cast<double>(r->duration_us) / 1000.0;
+    rec["duration_us"] = r->duration_us;
+    rec["duration_ms"] = (r->duration_us + 500) / 1000;
     if (r->status) rec["status"] = r->status;
     std::string body = r->body_prefix.substr(0, 1024);
     if (!body.empty()) rec["response_body"] = body;

@@ -24,7 +24,10 @@ auth::OAuthConfig OAuthConfigFor(const registry::ConnectionView& conn, bool clie
 
 ConnectionAuth::ConnectionAuth(EngineImpl& engine, const registry::ConnectionView& conn,
                                auth::OAuthConfig config)
-    : engine_(engine), name_(conn.name), generation_(conn.generation) {
+    : engine_(engine),
+      name_(conn.name),
+      generation_(conn.generation),
+      client_auth_body_(config.client_auth == auth::OAuthConfig::ClientAuth::kBody) {
   cache_ = std::make_unique<auth::OAuthTokenCache>(const_cast<Clock&>(*engine.d_.clock),
                                                    *engine.d_.token_fetcher, std::move(config),
                                                    *this, conn.name);
@@ -95,7 +98,11 @@ ConnectionAuth* EngineImpl::AuthFor(const registry::ConnectionView& conn,
                                     const registry::DeliverySettings& s) {
   if (conn.authorization_type != "OAUTH_CLIENT_CREDENTIALS") return nullptr;
   auto it = auth_.find(conn.name);
-  if (it != auth_.end() && it->second->generation() == conn.generation) return it->second.get();
+  // Rebuilt on new credentials or a changed bridgeport:oauth-client-auth setting.
+  if (it != auth_.end() && it->second->generation() == conn.generation &&
+      it->second->client_auth_body() == s.oauth_client_auth_body) {
+    return it->second.get();
+  }
   auto a =
       std::make_unique<ConnectionAuth>(*this, conn, OAuthConfigFor(conn, s.oauth_client_auth_body));
   ConnectionAuth* raw = a.get();

@@ -21,6 +21,7 @@ class ConnectionAuth final : public auth::AuthListener {
 
   auth::OAuthTokenCache& cache() { return *cache_; }
   uint64_t generation() const { return generation_; }
+  bool client_auth_body() const { return client_auth_body_; }
   const std::string& name() const { return name_; }
 
   void OnTokenAvailable() override;
@@ -31,6 +32,7 @@ class ConnectionAuth final : public auth::AuthListener {
   EngineImpl& engine_;
   const std::string name_;
   const uint64_t generation_;
+  const bool client_auth_body_;
   std::unique_ptr<auth::OAuthTokenCache> cache_;
 };
 

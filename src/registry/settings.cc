@@ -26,7 +26,7 @@ std::optional<double> ParseDouble(std::string_view s) {
 }
 
 bool ValidStatusList(std::string_view list) {
-  if (list.empty()) return true;
+  if (list.empty()) return false;
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);

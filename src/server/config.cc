@@ -29,6 +29,7 @@ serve flags (a JSON config file may set the same keys; flags win):
   --config FILE            JSON file with any of: listen, data_dir, region, account,
                            access_keys [{"id","secret"}], master_key_file, admin_token,
                            log_level, io_threads, max_body_bytes, allow_http_endpoints,
+                           require_signatures,
                            ca_file, limits {max_buses, max_rules_per_bus,
                            max_targets_per_rule, max_connections, max_destinations}
   --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
@@ -142,6 +143,10 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
       BP_ASSIGN_OR_RETURN(c.region, str());
     } else if (k == "account") {
       BP_ASSIGN_OR_RETURN(c.account, str());
+      if (c.account.size() != 12 ||
+          c.account.find_first_not_of("0123456789") != std::string::npos) {
+        return Status::Validation("config key account must be 12 digits");
+      }
     } else if (k == "master_key_file") {
       BP_ASSIGN_OR_RETURN(c.master_key_file, str());
     } else if (k == "admin_token") {
