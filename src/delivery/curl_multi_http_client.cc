@@ -525,6 +525,11 @@ class CurlMultiHttpClient::Impl {
     const std::string_view key = OriginOf(s.request.url);
     auto it = origins_.find(key);
     if (it == origins_.end()) {
+      if (origins_.size() >= kMaxOrigins) {  // only when a new origin appears: amortised
+        std::erase_if(origins_, [](const auto& kv) {
+          return kv.second->active == 0 && kv.second->waiting.empty();
+        });
+      }
       it = origins_.emplace(std::string(key), std::make_unique<Origin>()).first;
     }
     Origin& o = *it->second;
@@ -551,11 +556,6 @@ class CurlMultiHttpClient::Impl {
           }
         }
       }
-    }
-    if (origins_.size() > kMaxOrigins) {
-      std::erase_if(origins_, [](const auto& kv) {
-        return kv.second->active == 0 && kv.second->waiting.empty();
-      });
     }
   }
 

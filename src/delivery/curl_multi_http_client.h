@@ -29,12 +29,12 @@ namespace bp::delivery {
 struct CurlHttpClientOptions {
   // Upper bound on open connections (all hosts), also the size of the idle-connection cache.
   int max_total_connections = 512;
-  // Upper bound on connections per host (0 = only the total bound applies). One receiver rarely
-  // gains from more parallel HTTP/1.1 connections than this; over HTTP/2 the streams of many
-  // transfers share each connection.
+  // Upper bound on connections per origin (scheme://authority; 0 = only the total bound
+  // applies). One receiver rarely gains from more parallel HTTP/1.1 connections than this; over
+  // HTTP/2 up to 100 transfers share each connection. Requests beyond it wait in the client in
+  // FIFO order per origin (beyond the total bound, inside libcurl); the wait counts against their
+  // timeout, and a request whose timeout passes while waiting fails with kTimeout unsent.
   int max_host_connections = 64;
-  // Transfers beyond either bound wait inside libcurl (FIFO per host) for a free connection or
-  // HTTP/2 stream, and that wait counts against their timeout.
 
   // PEM file with CAs trusted in addition to the system bundle.
   std::string extra_ca_file;
