@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/log.h"
+#include "common/utf8.h"
 
 namespace bp::api {
 
@@ -104,7 +105,7 @@ void EventsApi::Handle(std::string_view operation, const http::Request& req,
   auto it = handlers_.find(std::string(operation));
   if (it == handlers_.end()) {
     respond(EventsError("UnknownOperationException",
-                        "Operation " + std::string(operation) + " is not supported.", 400,
+                        "Operation " + SanitizeUtf8(operation) + " is not supported.", 400,
                         ctx.request_id));
     return;
   }

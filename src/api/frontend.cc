@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 namespace bp::api {
 
@@ -63,7 +64,7 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     }
     if (!target.empty()) {
       respond(EventsError("UnknownOperationException",
-                          "The target " + std::string(target) + " is not supported.", 400,
+                          "The target " + SanitizeUtf8(target) + " is not supported.", 400,
                           request_id));
     } else {
       respond(EventsError("UnknownOperationException",
@@ -107,7 +108,7 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
   if (!ct.empty() && ct.find("application/x-amz-json-1.1") == std::string_view::npos &&
       ct.find("application/json") == std::string_view::npos) {
     respond(EventsError("SerializationException",
-                        "Unsupported content type '" + std::string(ct) +
+                        "Unsupported content type '" + SanitizeUtf8(ct) +
                             "'; EventBridge operations use application/x-amz-json-1.1.",
                         400, request_id));
     return;

@@ -348,7 +348,10 @@ TEST_F(CurlTokenFetcherTest, TokenCacheEndToEnd) {
     }
   } listener;
   OAuthTokenCache cache(RealClock::Get(), *fetcher_, Config(), listener, "e2e");
-  EXPECT_EQ(cache.Get().kind, Lookup::Kind::kPending);
+  // The first Get starts the fetch; on a fast loopback it may already have finished when Get
+  // evaluates its answer, so ready is as good as pending here.
+  Lookup::Kind first = cache.Get().kind;
+  EXPECT_TRUE(first == Lookup::Kind::kPending || first == Lookup::Kind::kReady);
   ASSERT_TRUE(listener.WaitFor(1, cache));
   Lookup l = cache.Get();
   ASSERT_EQ(l.kind, Lookup::Kind::kReady);

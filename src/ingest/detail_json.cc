@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/utf8.h"
+
 namespace bp::ingest {
 
 namespace {
@@ -182,6 +184,10 @@ class Compactor {
 
 }  // namespace
 
-bool CompactDetail(std::string_view text, std::string* out) { return Compactor(text, out).Run(); }
+bool CompactDetail(std::string_view text, std::string* out) {
+  // The request parser already rejects ill-formed UTF-8; checked again so the contract holds for
+  // any caller.
+  return IsValidUtf8(text) && Compactor(text, out).Run();
+}
 
 }  // namespace bp::ingest

@@ -46,22 +46,17 @@ std::string_view StringOr(const json::object& o, std::string_view key, bool* pre
 
 }  // namespace
 
-Ingest::BusCounters& Ingest::CountersFor(const std::string& bus) {
-  // Per-thread cache: series lookups take the metrics registry's mutex.
-  thread_local std::unordered_map<std::string, BusCounters> cache;
-  thread_local const metrics::Registry* owner = nullptr;
-  if (owner != &metrics_) {
-    cache.clear();
-    owner = &metrics_;
-  }
-  auto it = cache.find(bus);
-  if (it != cache.end()) return it->second;
+Ingest::BusCounters Ingest::CountersFor(const std::string& bus) {
+  // Series lookups take the metrics registry's mutex and build label strings; keep them here.
+  std::lock_guard<std::mutex> lock(counters_mu_);
+  auto it = counters_.find(bus);
+  if (it != counters_.end()) return it->second;
   BusCounters c;
   c.ingested = &metrics_.GetCounter("bridgeport_events_ingested_total",
                                     "Events accepted by PutEvents", {{"bus", bus}});
   c.matched = &metrics_.GetCounter("bridgeport_events_matched_total", "Rule matches at ingest",
                                    {{"bus", bus}});
-  return cache.emplace(bus, c).first->second;
+  return counters_.emplace(bus, c).first->second;
 }
 
 Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::DeliveryEngine& engine,
@@ -295,7 +290,7 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     size_t before = tasks->size();
     int matched = Route(*routes, r.event_id, env, now_ms, 0, batch, *tasks);
     r.needs_commit = tasks->size() > before;
-    BusCounters& counters = CountersFor(bus);
+    BusCounters counters = CountersFor(bus);
     counters.ingested->Inc();
     if (matched) counters.matched->Inc(matched);
   }

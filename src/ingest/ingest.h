@@ -8,7 +8,9 @@
 #include <boost/json/object.hpp>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
@@ -53,7 +55,7 @@ class Ingest {
     metrics::Counter* ingested = nullptr;
     metrics::Counter* matched = nullptr;
   };
-  BusCounters& CountersFor(const std::string& bus);
+  BusCounters CountersFor(const std::string& bus);
 
   store::Store& store_;
   registry::Registry& registry_;
@@ -62,6 +64,8 @@ class Ingest {
   const Clock& clock_;
   const IngestOptions options_;
   metrics::Histogram* commit_seconds_;
+  std::mutex counters_mu_;
+  std::unordered_map<std::string, BusCounters> counters_;  // GUARDED_BY(counters_mu_)
 };
 
 }  // namespace bp::ingest

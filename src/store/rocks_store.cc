@@ -70,11 +70,13 @@ class RocksStore final : public Store {
   }
 
   Status WriteUnlogged(WriteBatch batch) override {
-    rocksdb::WriteBatch wb;
-    Append(batch, wb);
-    rocksdb::WriteOptions wo;
-    wo.disableWAL = true;
-    return FromRocks(db_->Write(wo, &wb));
+    // Queued for the commit thread: a WAL-less write issued here would still wait behind the
+    // commit thread's fsync (RocksDB's write queue), stalling the caller.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status::Unavailable("store is shutting down");
+    unlogged_.Append(std::move(batch));
+    cv_.notify_one();
+    return Status::Ok();
   }
 
   StatusOr<std::optional<std::string>> Get(Family f, std::string_view key) override {
@@ -140,21 +142,34 @@ class RocksStore final : public Store {
 
   void CommitLoop() {
     std::deque<Pending> group;
+    WriteBatch unlogged;
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_) return;
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !unlogged_.empty(); });
+        if (queue_.empty() && unlogged_.empty() && stopping_) return;
         group.swap(queue_);
+        std::swap(unlogged, unlogged_);
       }
-      rocksdb::WriteBatch wb;
-      for (const Pending& p : group) Append(p.batch, wb);
-      rocksdb::WriteOptions wo;
-      wo.sync = sync_;
-      Status s = FromRocks(db_->Write(wo, &wb));
-      if (!s.ok()) log::Error("store", "group commit failed", {{"error", s.ToString()}});
-      for (Pending& p : group) p.done(s);
-      group.clear();
+      if (!group.empty()) {
+        rocksdb::WriteBatch wb;
+        for (const Pending& p : group) Append(p.batch, wb);
+        rocksdb::WriteOptions wo;
+        wo.sync = sync_;
+        Status s = FromRocks(db_->Write(wo, &wb));
+        if (!s.ok()) log::Error("store", "group commit failed", {{"error", s.ToString()}});
+        for (Pending& p : group) p.done(s);
+        group.clear();
+      }
+      if (!unlogged.empty()) {
+        rocksdb::WriteBatch wb;
+        Append(unlogged, wb);
+        rocksdb::WriteOptions wo;
+        wo.disableWAL = true;
+        Status s = FromRocks(db_->Write(wo, &wb));
+        if (!s.ok()) log::Warn("store", "unlogged write failed", {{"error", s.ToString()}});
+        unlogged = WriteBatch();
+      }
     }
   }
 
@@ -165,6 +180,7 @@ class RocksStore final : public Store {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;  // GUARDED_BY(mu_)
+  WriteBatch unlogged_;        // GUARDED_BY(mu_)
   bool stopping_ = false;      // GUARDED_BY(mu_)
   std::thread committer_;
 };

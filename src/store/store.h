@@ -86,9 +86,10 @@ class Store {
   // update followed by the task's deletion must never be applied the other way round).
   virtual void WriteAsync(WriteBatch batch, std::function<void(Status)> done) = 0;
 
-  // Applies `batch` at once on the calling thread without the write-ahead log: it survives a clean
+  // Applies `batch` soon, without the write-ahead log and without waiting: it survives a clean
   // shutdown but may be lost in a crash. Only for data whose loss is acceptable (attempt records).
-  // The default is a normal durable write (fine for fakes and stores without a log).
+  // Returns an error only if the store is closing. The default is a normal durable write (fine for
+  // fakes and stores without a log).
   [[nodiscard]] virtual Status WriteUnlogged(WriteBatch batch) { return Write(std::move(batch)); }
 
   [[nodiscard]] virtual StatusOr<std::optional<std::string>> Get(Family f,

@@ -1,0 +1,15 @@
+// UTF-8 checks for text that reaches JSON replies or must be valid by contract.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace bp {
+
+// True if `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+// `s` with every ill-formed byte replaced by U+FFFD, for echoing untrusted bytes in messages.
+std::string SanitizeUtf8(std::string_view s);
+
+}  // namespace bp
