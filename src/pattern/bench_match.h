@@ -1,4 +1,5 @@
-// `bridgeport bench-match`: the matcher benchmark of the project workspace (shared/bench/README.md).
+// `bridgeport bench-match`: the matcher benchmark of the project workspace
+// (shared/bench/README.md).
 //
 //   bench-match --events FILE.jsonl --rulesets FILE.json [--set NAME] [--expected counts.json]
 //
