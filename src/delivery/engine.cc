@@ -223,12 +223,16 @@ void EngineImpl::Dispatch(Lane& lane) {
   if (lane.ready.empty()) return;
   if (!LaneUsable(lane)) return;
   int max_inflight = d_.defaults.max_inflight;
+  int burst = 0;  // 0: no GCRA spacing (all R starts may happen at once)
   if (lane.kind == LaneKind::kApi) {
     if (auto dest = d_.registry->FindDestination(lane.resource)) {
       auto it = dest->tags.find("bridgeport:max-inflight");
       if (it != dest->tags.end()) max_inflight = std::max(1, std::atoi(it->second.c_str()));
+      auto b = dest->tags.find("bridgeport:rate-burst");
+      if (b != dest->tags.end()) burst = std::max(1, std::atoi(b->second.c_str()));
     }
   }
+  lane.burst = burst;
   lane.waiting_token = false;
   if (lane.kind == LaneKind::kApi) {
     // An OAuth destination whose token is still being fetched waits without using its limit.
@@ -246,6 +250,16 @@ void EngineImpl::Dispatch(Lane& lane) {
   while (!lane.ready.empty() && lane.inflight < max_inflight && !lane.waiting_token) {
     if (lane.limiter) {
       int64_t now = d_.clock->MonotonicMicros();
+      // rate-burst B (GCRA): starts are spaced by T = 1 s / R, with up to B at once; on top of
+      // (never instead of) the exact window below.
+      int64_t interval = 1'000'000 / std::max(1, lane.limiter->rate());
+      if (burst > 0 && lane.gcra_tat_us - now > int64_t{burst - 1} * interval) {
+        if (!lane.throttled) {
+          lane.throttled = true;
+          lane.throttled_waits->Inc();
+        }
+        return;
+      }
       if (!lane.limiter->TryAcquire(now)) {
         if (!lane.throttled) {
           lane.throttled = true;
@@ -254,6 +268,7 @@ void EngineImpl::Dispatch(Lane& lane) {
         return;
       }
       lane.throttled = false;
+      if (burst > 0) lane.gcra_tat_us = std::max(lane.gcra_tat_us, now) + interval;
     }
     TaskRef ref = lane.ready.front();
     lane.ready.pop_front();
@@ -280,7 +295,14 @@ int64_t EngineImpl::NextWakeMicros(int64_t now_mono) {
   }
   for (Lane* lane : active_) {
     if (lane->ready.empty() || lane->parked || lane->waiting_token || !lane->limiter) continue;
-    if (lane->throttled) wake = std::min(wake, lane->limiter->NextAvailable(now_mono));
+    if (lane->throttled) {
+      int64_t next = lane->limiter->NextAvailable(now_mono);
+      if (lane->burst > 0) {
+        int64_t interval = 1'000'000 / std::max(1, lane->limiter->rate());
+        next = std::max(next, lane->gcra_tat_us - int64_t{lane->burst - 1} * interval);
+      }
+      wake = std::min(wake, next);
+    }
   }
   return wake;
 }

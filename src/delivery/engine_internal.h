@@ -47,7 +47,9 @@ struct Lane {
   std::unique_ptr<RateLimiter> limiter;
   int inflight = 0;
   bool parked = false;
-  bool throttled = false;  // the limiter refused a start while work was ready
+  bool throttled = false;   // the limiter refused a start while work was ready
+  int burst = 0;            // bridgeport:rate-burst (0: off)
+  int64_t gcra_tat_us = 0;  // GCRA theoretical arrival time (monotonic µs)
   bool waiting_token = false;
   metrics::Counter* throttled_waits = nullptr;
   std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series

@@ -92,6 +92,8 @@ Status ValidateSettingTag(std::string_view key, std::string_view value) {
     return int_in(100, 300000) ? Status::Ok() : Bad(key, value, "an integer 100-300000");
   if (k == "max-inflight")
     return int_in(1, 100000) ? Status::Ok() : Bad(key, value, "an integer 1-100000");
+  if (k == "rate-burst")
+    return int_in(1, 100000) ? Status::Ok() : Bad(key, value, "an integer 1-100000");
   if (k == "backoff-base-ms")
     return int_in(1, 86400000) ? Status::Ok() : Bad(key, value, "an integer 1-86400000");
   if (k == "backoff-cap-ms")
