@@ -198,9 +198,6 @@ bool EngineImpl::LaneUsable(Lane& lane) {
   if (lane.kind != LaneKind::kApi) return true;
   auto dest = d_.registry->FindDestination(lane.resource);
   if (!dest) return true;  // attempts will fail with NO_RESOURCE
-  if (lane.limiter->rate() != dest->rate_limit_per_second) {
-    lane.limiter->SetRate(dest->rate_limit_per_second);
-  }
   auto conn = d_.registry->FindConnection(dest->connection_name);
   if (!conn) return true;  // NO_RESOURCE
   bool parked = conn->state != registry::ConnectionState::kAuthorized;
@@ -219,6 +216,23 @@ bool EngineImpl::LaneUsable(Lane& lane) {
   return !parked;
 }
 
+void EngineImpl::ApplyGuards(Lane& lane, const registry::DestinationView& dest) {
+  int64_t now = d_.clock->MonotonicMicros();
+  auto cb = dest.tags.find("bridgeport:circuit-breaker");
+  std::string spec = cb == dest.tags.end() ? "off" : cb->second;
+  if (spec != lane.breaker_spec) {
+    lane.breaker_spec = spec;
+    bool ok = false;
+    auto policy = registry::BreakerPolicy::Parse(spec, &ok);
+    lane.breaker = policy ? std::make_unique<CircuitBreaker>(*policy) : nullptr;
+  }
+  auto ar = dest.tags.find("bridgeport:adaptive-rate");
+  lane.adaptive = ar != dest.tags.end() && ar->second == "on";
+  int rate = lane.adaptive ? lane.adaptive_rate.Rate(now, dest.rate_limit_per_second)
+                           : dest.rate_limit_per_second;
+  if (lane.limiter->rate() != rate) lane.limiter->SetRate(rate);
+}
+
 void EngineImpl::Dispatch(Lane& lane) {
   if (lane.ready.empty()) return;
   if (!LaneUsable(lane)) return;
@@ -230,6 +244,7 @@ void EngineImpl::Dispatch(Lane& lane) {
       if (it != dest->tags.end()) max_inflight = std::max(1, std::atoi(it->second.c_str()));
       auto b = dest->tags.find("bridgeport:rate-burst");
       if (b != dest->tags.end()) burst = std::max(1, std::atoi(b->second.c_str()));
+      ApplyGuards(lane, *dest);
     }
   }
   lane.burst = burst;
@@ -250,6 +265,16 @@ void EngineImpl::Dispatch(Lane& lane) {
   while (!lane.ready.empty() && lane.inflight < max_inflight && !lane.waiting_token) {
     if (lane.limiter) {
       int64_t now = d_.clock->MonotonicMicros();
+      // Circuit breaker open, or paused by adaptive-rate until Retry-After: nothing starts.
+      if (lane.blocked_until_us > now) return;
+      if (lane.breaker && lane.breaker->state(now) == CircuitBreaker::State::kOpen) {
+        lane.blocked_until_us = lane.breaker->open_until();
+        return;
+      }
+      if (lane.breaker && lane.breaker->state(now) == CircuitBreaker::State::kHalfOpen &&
+          lane.inflight > 0) {
+        return;  // the probe is out; wait for its result
+      }
       // rate-burst B (GCRA): starts are spaced by T = 1 s / R, with up to B at once; on top of
       // (never instead of) the exact window below.
       int64_t interval = 1'000'000 / std::max(1, lane.limiter->rate());
@@ -269,6 +294,7 @@ void EngineImpl::Dispatch(Lane& lane) {
       }
       lane.throttled = false;
       if (burst > 0) lane.gcra_tat_us = std::max(lane.gcra_tat_us, now) + interval;
+      if (lane.breaker && !lane.breaker->AllowStart(now)) return;
     }
     TaskRef ref = lane.ready.front();
     lane.ready.pop_front();
@@ -295,6 +321,10 @@ int64_t EngineImpl::NextWakeMicros(int64_t now_mono) {
   }
   for (Lane* lane : active_) {
     if (lane->ready.empty() || lane->parked || lane->waiting_token || !lane->limiter) continue;
+    if (lane->blocked_until_us > now_mono) {
+      wake = std::min(wake, lane->blocked_until_us);
+      continue;
+    }
     if (lane->throttled) {
       int64_t next = lane->limiter->NextAvailable(now_mono);
       if (lane->burst > 0) {

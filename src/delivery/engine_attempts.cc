@@ -316,6 +316,26 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
   Outcome outcome = Classify(result, a.policy);
   int64_t now_ms = d_.clock->NowMillis();
+  int64_t now_mono = d_.clock->MonotonicMicros();
+  if (lane.breaker) {
+    bool was_closed = lane.breaker->state(now_mono) == CircuitBreaker::State::kClosed;
+    lane.breaker->OnResult(now_mono, outcome.kind == OutcomeKind::kSuccess);
+    if (was_closed && lane.breaker->state(now_mono) == CircuitBreaker::State::kOpen) {
+      log::Warn("delivery", "circuit breaker opened", {{"destination", lane.resource}});
+      Count("bridgeport_circuit_breaker_opened_total", "Times a destination's breaker opened",
+            {{"destination", lane.resource}})
+          .Inc();
+    }
+  }
+  if (lane.adaptive && result.kind == HttpResult::Kind::kResponse && result.status == 429 &&
+      a.destination) {
+    std::optional<int64_t> pause_us;
+    if (auto h = result.Header("Retry-After")) {
+      if (auto ra = ParseRetryAfter(*h, now_ms / 1000); ra && *ra > 0) pause_us = *ra * 1'000'000;
+    }
+    lane.adaptive_rate.OnThrottled(now_mono, a.destination->rate_limit_per_second, pause_us);
+    lane.blocked_until_us = std::max(lane.blocked_until_us, lane.adaptive_rate.paused_until());
+  }
   log::Debug("delivery", "attempt finished",
              {{"event_id", a.task.event_id},
               {"rule", a.task.rule},

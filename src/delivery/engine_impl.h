@@ -37,6 +37,8 @@ class EngineImpl final : public DeliveryEngine {
   void PromoteTimers(int64_t now_ms);
   void DispatchAll();
   void Dispatch(Lane& lane);
+  // Circuit breaker and adaptive rate of an API destination lane, from its tags.
+  void ApplyGuards(Lane& lane, const registry::DestinationView& dest);
   bool LaneUsable(Lane& lane);
   void Sweep();
   void UpdateGauges();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "auth/token_cache.h"
+#include "delivery/destination_guards.h"
 #include "delivery/engine.h"
 #include "delivery/rate_limiter.h"
 #include "delivery/retry_policy.h"
@@ -47,9 +48,14 @@ struct Lane {
   std::unique_ptr<RateLimiter> limiter;
   int inflight = 0;
   bool parked = false;
-  bool throttled = false;   // the limiter refused a start while work was ready
-  int burst = 0;            // bridgeport:rate-burst (0: off)
-  int64_t gcra_tat_us = 0;  // GCRA theoretical arrival time (monotonic µs)
+  bool throttled = false;                   // the limiter refused a start while work was ready
+  int burst = 0;                            // bridgeport:rate-burst (0: off)
+  std::string breaker_spec;                 // bridgeport:circuit-breaker as last applied
+  std::unique_ptr<CircuitBreaker> breaker;  // null: off
+  bool adaptive = false;                    // bridgeport:adaptive-rate=on
+  AdaptiveRate adaptive_rate;
+  int64_t blocked_until_us = 0;  // breaker open / Retry-After pause: no start before this
+  int64_t gcra_tat_us = 0;       // GCRA theoretical arrival time (monotonic µs)
   bool waiting_token = false;
   metrics::Counter* throttled_waits = nullptr;
   std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series

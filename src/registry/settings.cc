@@ -81,6 +81,42 @@ void Apply(DeliverySettings& s, const std::map<std::string, std::string>& tags) 
 
 }  // namespace
 
+std::optional<BreakerPolicy> BreakerPolicy::Parse(std::string_view text, bool* ok) {
+  *ok = true;
+  if (text == "off") return std::nullopt;
+  BreakerPolicy p;
+  auto number = [](std::string_view v, int64_t lo, int64_t hi, int64_t* out) {
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+    return ec == std::errc() && ptr == v.data() + v.size() && *out >= lo && *out <= hi;
+  };
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    size_t eq = item.find('=');
+    int64_t v = 0;
+    if (eq == std::string_view::npos) {
+      *ok = false;
+      return std::nullopt;
+    }
+    std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "failure-rate" && number(value, 1, 100, &v)) {
+      p.failure_rate_percent = static_cast<int>(v);
+    } else if (key == "min-requests" && number(value, 1, 1000000, &v)) {
+      p.min_requests = static_cast<int>(v);
+    } else if (key == "window-s" && number(value, 1, 86400, &v)) {
+      p.window_us = v * 1'000'000;
+    } else if (key == "open-s" && number(value, 1, 86400, &v)) {
+      p.open_us = v * 1'000'000;
+    } else {
+      *ok = false;
+      return std::nullopt;
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return p;
+}
+
 Status ValidateSettingTag(std::string_view key, std::string_view value) {
   if (key.compare(0, kSettingTagPrefix.size(), kSettingTagPrefix) != 0) return Status::Ok();
   std::string_view k = key.substr(kSettingTagPrefix.size());
@@ -94,6 +130,16 @@ Status ValidateSettingTag(std::string_view key, std::string_view value) {
     return int_in(1, 100000) ? Status::Ok() : Bad(key, value, "an integer 1-100000");
   if (k == "rate-burst")
     return int_in(1, 100000) ? Status::Ok() : Bad(key, value, "an integer 1-100000");
+  if (k == "circuit-breaker") {
+    bool ok = false;
+    BreakerPolicy::Parse(value, &ok);
+    return ok ? Status::Ok()
+              : Bad(key, value,
+                    "off, or failure-rate=1-100,min-requests=N,window-s=N,open-s=N (any subset)");
+  }
+  if (k == "adaptive-rate") {
+    return value == "on" || value == "off" ? Status::Ok() : Bad(key, value, "on or off");
+  }
   if (k == "backoff-base-ms")
     return int_in(1, 86400000) ? Status::Ok() : Bad(key, value, "an integer 1-86400000");
   if (k == "backoff-cap-ms")

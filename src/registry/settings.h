@@ -32,6 +32,18 @@ struct DeliverySettings {
   bool deauthorize_on_401 = false;
 };
 
+// `bridgeport:circuit-breaker` settings.
+struct BreakerPolicy {
+  int failure_rate_percent = 50;
+  int min_requests = 20;
+  int64_t window_us = 60'000'000;
+  int64_t open_us = 30'000'000;
+
+  // "off" -> nullopt with *ok = true; "failure-rate=50,min-requests=20,window-s=60,open-s=30"
+  // (any subset; missing keys keep their defaults). *ok is false for anything else.
+  static std::optional<BreakerPolicy> Parse(std::string_view text, bool* ok);
+};
+
 // Validates one tag; keys without the prefix are always valid.
 [[nodiscard]] Status ValidateSettingTag(std::string_view key, std::string_view value);
 
