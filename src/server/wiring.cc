@@ -1,5 +1,7 @@
 #include "server/wiring.h"
 
+#include <cstdlib>
+
 #include "auth/curl_token_fetcher.h"
 #include "common/log.h"
 #include "delivery/curl_multi_http_client.h"
@@ -45,6 +47,9 @@ class DataPlaneImpl final : public DataPlane {
         [this](const std::string& name) { engine_->ConnectionChanged(name); });
     for (const auto& name : registry.ConnectionNames()) engine_->ConnectionChanged(name);
 
+    // Gauges read at scrape time: queue depths and connection states.
+    metrics_.AddCollector([this, &queues, &registry] { CollectGauges(queues, registry); });
+
     ingest::IngestOptions iopts;
     iopts.region = config.region;
     iopts.account = config.account;
@@ -57,6 +62,45 @@ class DataPlaneImpl final : public DataPlane {
   }
 
   std::string MetricsText() override { return metrics_.Render(); }
+
+  void CollectGauges(queue::QueueService& queues, registry::Registry& registry) {
+    auto list = queues.ListQueues("", std::nullopt, "", "");
+    if (list.ok()) {
+      for (const std::string& url : list->queue_urls) {
+        std::string name = url.substr(url.rfind('/') + 1);
+        auto attrs = queues.GetQueueAttributes(
+            name, {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                   "ApproximateNumberOfMessagesDelayed"});
+        if (!attrs.ok()) continue;
+        const std::pair<const char*, const char*> states[] = {
+            {"ApproximateNumberOfMessages", "visible"},
+            {"ApproximateNumberOfMessagesNotVisible", "inflight"},
+            {"ApproximateNumberOfMessagesDelayed", "delayed"}};
+        for (const auto& [attr, state] : states) {
+          auto it = attrs->find(attr);
+          if (it == attrs->end()) continue;
+          metrics_
+              .GetGauge("bridgeport_queue_messages", "Messages in a queue, by state",
+                        {{"queue", name}, {"state", state}})
+              .Set(std::strtod(it->second.c_str(), nullptr));
+        }
+      }
+    }
+    for (const std::string& name : registry.ConnectionNames()) {
+      auto view = registry.FindConnection(name);
+      if (!view) continue;
+      for (auto state :
+           {registry::ConnectionState::kAuthorized, registry::ConnectionState::kAuthorizing,
+            registry::ConnectionState::kDeauthorized, registry::ConnectionState::kDeauthorizing}) {
+        metrics_
+            .GetGauge("bridgeport_connection_state",
+                      "1 for the connection's current state, 0 otherwise",
+                      {{"connection", name},
+                       {"state", std::string(registry::ConnectionStateName(state))}})
+            .Set(view->state == state ? 1 : 0);
+      }
+    }
+  }
 
   void HandleAdmin(http::Request&& req, http::Responder respond) override {
     engine_->HandleAdmin(req, std::move(respond));
