@@ -1,9 +1,11 @@
 #include "api/events_api.h"
 
 #include <atomic>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <memory>
+#include <optional>
 
 #include "common/log.h"
 #include "common/utf8.h"
@@ -92,8 +94,8 @@ http::Response EventsOk(const boost::json::object& body, std::string_view reques
   return r;
 }
 
-void EventsApi::Register(std::string operation, EventsHandler handler) {
-  handlers_[std::move(operation)] = std::move(handler);
+void EventsApi::Register(std::string operation, EventsHandler handler, InputLifetime lifetime) {
+  handlers_[std::move(operation)] = Entry{std::move(handler), lifetime};
 }
 
 bool EventsApi::Has(std::string_view operation) const {
@@ -109,7 +111,17 @@ void EventsApi::Handle(std::string_view operation, const http::Request& req,
                         ctx.request_id));
     return;
   }
-  boost::json::object input;
+  // Values copy-constructed from an arena-backed value keep the arena's storage, so only
+  // kTransient handlers (which copy into std::string or assign into default-storage objects) get
+  // the arena; the arena outlives `input` (declared first).
+  std::optional<boost::json::monotonic_resource> arena;
+  boost::json::storage_ptr storage;
+  if (it->second.lifetime == InputLifetime::kTransient) {
+    thread_local unsigned char buffer[64 * 1024];
+    arena.emplace(buffer, sizeof(buffer));
+    storage = &*arena;
+  }
+  boost::json::object input(storage);
   std::string_view body = req.body;
   // Skip leading whitespace; an empty body counts as {}.
   while (!body.empty() && (body.front() == ' ' || body.front() == '\n' || body.front() == '\r' ||
@@ -118,7 +130,7 @@ void EventsApi::Handle(std::string_view operation, const http::Request& req,
   }
   if (!body.empty()) {
     boost::json::error_code ec;
-    boost::json::value v = boost::json::parse(body, ec);
+    boost::json::value v = boost::json::parse(body, ec, storage);
     if (ec) {
       respond(EventsError("SerializationException",
                           "Start of structure or map found where not expected.", 400,
@@ -146,7 +158,7 @@ void EventsApi::Handle(std::string_view operation, const http::Request& req,
     }
   };
   try {
-    it->second(input, ctx, std::move(reply));
+    it->second.handler(input, ctx, std::move(reply));
   } catch (const std::exception& e) {
     log::Error("api", "handler threw", {{"operation", operation}, {"error", e.what()}});
     if (!answered->exchange(true)) {

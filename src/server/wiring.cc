@@ -55,9 +55,12 @@ class DataPlaneImpl final : public DataPlane {
     iopts.account = config.account;
     ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
                                                RealClock::Get(), iopts);
-    api.Register("PutEvents",
-                 [this](const boost::json::object& in, const api::RequestContext&,
-                        api::JsonReply reply) { ingest_->PutEvents(in, std::move(reply)); });
+    api.Register(
+        "PutEvents",
+        [this](const boost::json::object& in, const api::RequestContext&, api::JsonReply reply) {
+          ingest_->PutEvents(in, std::move(reply));
+        },
+        api::EventsApi::InputLifetime::kTransient);
     return Status::Ok();
   }
 
