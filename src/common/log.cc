@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/json_escape.h"
+
 namespace bp::log {
 
 namespace {
@@ -44,42 +46,7 @@ bool ParseLevel(std::string_view text, Level* out) {
   return true;
 }
 
-void AppendJsonEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-}
+void AppendJsonEscaped(std::string& out, std::string_view s) { bp::AppendJsonEscaped(out, s); }
 
 void Write(Level level, std::string_view component, std::string_view msg,
            std::initializer_list<Field> fields) {

@@ -22,6 +22,16 @@ Status RuleNotFound(const std::string& rule, const std::string& bus) {
   return Status::NotFound("Rule " + rule + " does not exist on EventBus " + bus + ".");
 }
 
+// The stored form of a rule: its fields and its targets under one key, so both change atomically.
+std::string StoredRule(const json::object& rule, const std::vector<json::object>& targets) {
+  json::object stored;
+  stored["Rule"] = rule;
+  json::array list;
+  for (const auto& t : targets) list.push_back(t);
+  stored["Targets"] = std::move(list);
+  return json::serialize(stored);
+}
+
 }  // namespace
 
 Registry::Rule* Registry::FindRule(const std::string& bus, const std::string& name) {
@@ -98,13 +108,8 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   if (existing) rule->targets = existing->targets;
   std::string arn = JsonString(rule->data, "Arn");
 
-  json::object stored;
-  stored["Rule"] = rule->data;
-  json::array targets;
-  for (auto& t : rule->targets) targets.push_back(t);
-  stored["Targets"] = std::move(targets);
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, RuleKey(bus, *name), json::serialize(stored));
+  b.Put(store::Family::kMeta, RuleKey(bus, *name), StoredRule(rule->data, rule->targets));
   std::map<std::string, std::string> tag_map = TagsOf(arn);
   if (tags && !tags->empty()) {
     for (const auto& t : *tags)
@@ -193,13 +198,8 @@ StatusOr<json::object> Registry::SetRuleState(const json::object& in, bool enabl
   if (!rule) return RuleNotFound(*name, bus);
   json::object data = rule->data;
   data["State"] = enabled ? "ENABLED" : "DISABLED";
-  json::object stored;
-  stored["Rule"] = data;
-  json::array targets;
-  for (auto& t : rule->targets) targets.push_back(t);
-  stored["Targets"] = std::move(targets);
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, RuleKey(bus, *name), json::serialize(stored));
+  b.Put(store::Family::kMeta, RuleKey(bus, *name), StoredRule(data, rule->targets));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
   rule->data = std::move(data);
   RebuildBus(bus);
@@ -368,13 +368,8 @@ StatusOr<json::object> Registry::PutTargets(const json::object& in) {
         "The requested resource exceeds the maximum number allowed: a rule can have at most " +
         std::to_string(options_.limits.max_targets_per_rule) + " targets.");
   }
-  json::object stored;
-  stored["Rule"] = rule->data;
-  json::array arr;
-  for (auto& t : next) arr.push_back(t);
-  stored["Targets"] = std::move(arr);
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, RuleKey(bus, *rule_name), json::serialize(stored));
+  b.Put(store::Family::kMeta, RuleKey(bus, *rule_name), StoredRule(rule->data, next));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
   rule->targets = std::move(next);
   RebuildBus(bus);
@@ -427,13 +422,8 @@ StatusOr<json::object> Registry::RemoveTargets(const json::object& in) {
       failed.push_back(std::move(f));
     }
   }
-  json::object stored;
-  stored["Rule"] = rule->data;
-  json::array arr;
-  for (auto& t : next) arr.push_back(t);
-  stored["Targets"] = std::move(arr);
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, RuleKey(bus, *rule_name), json::serialize(stored));
+  b.Put(store::Family::kMeta, RuleKey(bus, *rule_name), StoredRule(rule->data, next));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
   rule->targets = std::move(next);
   RebuildBus(bus);

@@ -6,6 +6,8 @@
 #include <boost/json/parse_options.hpp>
 #include <cstdint>
 
+#include "common/json_escape.h"
+
 namespace bp::transform {
 namespace {
 
@@ -267,42 +269,7 @@ bool KeyEquals(std::string_view key_token, std::string_view name) {
   return decoded.has_value() && *decoded == name;
 }
 
-void AppendEscaped(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xF]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-}
+void AppendEscaped(std::string& out, std::string_view text) { AppendJsonEscaped(out, text); }
 
 void AppendQuoted(std::string& out, std::string_view text) {
   out.push_back('"');
