@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/utf8.h"
+
 namespace bp::pattern {
 namespace {
 
@@ -14,24 +16,6 @@ struct FoldPair {
 constexpr FoldPair kFold[] = {
 #include "pattern/casefold_table.inc"
 };
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 // Decodes one well-formed UTF-8 sequence at s[i]; returns its length, or 0 if malformed.
 size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp) {

@@ -148,6 +148,8 @@ class Registry {
   Status ParseAuthParameters(const Json& in, const std::string& type, bool update, Connection& c,
                              std::vector<std::string>* reauthorize);
   std::shared_ptr<const ConnectionView> BuildConnectionView(const Connection& c) const;
+  // The stored record of a connection (secrets sealed).
+  std::string StoredConnection(const Connection& c) const;
 
   store::Store& store_;
   const Clock& clock_;

@@ -141,6 +141,14 @@ bool ValidEndpoint(std::string_view url, bool allow_http) {
 
 // ---- connections ----
 
+std::string Registry::StoredConnection(const Connection& c) const {
+  // Public fields as JSON, secrets sealed with the connection's ARN as associated data.
+  json::object stored = c.data;
+  stored["SealedSecrets"] =
+      sealer_.seal(json::serialize(c.secrets), JsonString(c.data, "ConnectionArn"));
+  return json::serialize(stored);
+}
+
 Status Registry::ParseAuthParameters(const json::object& auth, const std::string& type, bool update,
                                      Connection& c, std::vector<std::string>* reauthorize) {
   (void)reauthorize;
@@ -396,10 +404,8 @@ StatusOr<json::object> Registry::CreateConnection(const json::object& in) {
   c.data["LastModifiedTime"] = now;
   if (!oauth) c.data["LastAuthorizedTime"] = now;
   c.generation = 1;
-  json::object stored = c.data;
-  stored["SealedSecrets"] = sealer_.seal(json::serialize(c.secrets), arn);
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, ConnectionKey(*name), json::serialize(stored));
+  b.Put(store::Family::kMeta, ConnectionKey(*name), StoredConnection(c));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
   auto owned = std::make_unique<Connection>(std::move(c));
   json::object out;
@@ -468,10 +474,8 @@ StatusOr<json::object> Registry::UpdateConnection(const json::object& in) {
     next.data.erase("StateReason");
   }
   std::string arn = JsonString(next.data, "ConnectionArn");
-  json::object stored = next.data;
-  stored["SealedSecrets"] = sealer_.seal(json::serialize(next.secrets), arn);
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, ConnectionKey(*name), json::serialize(stored));
+  b.Put(store::Family::kMeta, ConnectionKey(*name), StoredConnection(next));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
   *it->second = std::move(next);
   PublishConnection(*name);
@@ -564,10 +568,8 @@ StatusOr<json::object> Registry::DeauthorizeConnection(const json::object& in) {
   next.data["StateReason"] = "Deauthorized by DeauthorizeConnection.";
   next.data["LastModifiedTime"] = NowSeconds(clock_);
   std::string arn = JsonString(next.data, "ConnectionArn");
-  json::object stored = next.data;
-  stored["SealedSecrets"] = sealer_.seal(json::serialize(next.secrets), arn);
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, ConnectionKey(*name), json::serialize(stored));
+  b.Put(store::Family::kMeta, ConnectionKey(*name), StoredConnection(next));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
   *it->second = std::move(next);
   PublishConnection(*name);
@@ -597,11 +599,8 @@ Status Registry::SetConnectionState(const std::string& name, ConnectionState sta
     next.data["StateReason"] = reason.substr(0, 512);
   }
   if (state == ConnectionState::kAuthorized) next.data["LastAuthorizedTime"] = NowSeconds(clock_);
-  json::object stored = next.data;
-  stored["SealedSecrets"] =
-      sealer_.seal(json::serialize(next.secrets), JsonString(next.data, "ConnectionArn"));
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, ConnectionKey(name), json::serialize(stored));
+  b.Put(store::Family::kMeta, ConnectionKey(name), StoredConnection(next));
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
   c = std::move(next);
   PublishConnection(name);
