@@ -1,5 +1,6 @@
 #include "ingest/ingest.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <unordered_map>
 
@@ -71,9 +72,31 @@ Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::Deli
                                             "Time from PutEvents batch submit to durable commit",
                                             {}, metrics::LatencyBuckets())) {}
 
+void Ingest::AddRuleTasks(const std::string& bus, const registry::RuleRoute& rule,
+                          const std::string& event_id, const std::string& envelope,
+                          int64_t ingestion_ms, int hops, store::WriteBatch& batch,
+                          std::vector<delivery::NewTask>& tasks) {
+  for (const auto& target : rule.targets) {
+    delivery::TaskRecord t;
+    t.seq = engine_.NextSeq();
+    t.bus = bus;
+    t.rule = rule.name;
+    t.target_id = target->target_id;
+    t.event_id = event_id;
+    t.ingestion_ms = ingestion_ms;
+    t.hops = hops;
+    t.event_json = envelope;
+    auto record = std::make_shared<const std::string>(delivery::EncodeTask(t));
+    batch.Put(store::Family::kTasks, delivery::TaskKey(t.seq), *record);
+    tasks.push_back({t.seq, delivery::LaneFor(*target), ingestion_ms, 0,
+                     static_cast<int32_t>(target->max_event_age_seconds), std::move(record)});
+  }
+}
+
 int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id,
                   const std::string& envelope, int64_t ingestion_ms, int hops,
-                  store::WriteBatch& batch, std::vector<delivery::NewTask>& tasks) {
+                  store::WriteBatch& batch, std::vector<delivery::NewTask>& tasks,
+                  const std::vector<std::string>* only_arns) {
   if (!routes.matcher) return 0;
   thread_local std::vector<uint32_t> matched;
   matched.clear();
@@ -83,24 +106,42 @@ int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id
     if (id >= routes.rules.size()) continue;
     const registry::RuleRoute& rule = routes.rules[id];
     if (!rule.enabled) continue;
-    ++rules;
-    for (const auto& target : rule.targets) {
-      delivery::TaskRecord t;
-      t.seq = engine_.NextSeq();
-      t.bus = routes.name;
-      t.rule = rule.name;
-      t.target_id = target->target_id;
-      t.event_id = event_id;
-      t.ingestion_ms = ingestion_ms;
-      t.hops = hops;
-      t.event_json = envelope;
-      auto record = std::make_shared<const std::string>(delivery::EncodeTask(t));
-      batch.Put(store::Family::kTasks, delivery::TaskKey(t.seq), *record);
-      tasks.push_back({t.seq, delivery::LaneFor(*target), ingestion_ms, 0,
-                       static_cast<int32_t>(target->max_event_age_seconds), std::move(record)});
+    if (only_arns && !only_arns->empty() &&
+        std::find(only_arns->begin(), only_arns->end(), rule.arn) == only_arns->end()) {
+      continue;
     }
+    ++rules;
+    AddRuleTasks(routes.name, rule, event_id, envelope, ingestion_ms, hops, batch, tasks);
   }
   return rules;
+}
+
+StatusOr<std::vector<delivery::NewTask>> Ingest::FanoutReplay(
+    const std::string& bus, const std::string& event_id, const std::string& event_json,
+    const std::vector<std::string>& rule_arns, store::WriteBatch& batch) {
+  auto routes = registry_.Routes(bus);
+  if (!routes) return Status::NotFound("Event bus " + bus + " does not exist.");
+  std::vector<delivery::NewTask> tasks;
+  Route(*routes, event_id, event_json, clock_.NowMillis(), 0, batch, tasks, &rule_arns);
+  return tasks;
+}
+
+StatusOr<std::vector<delivery::NewTask>> Ingest::FanoutToRule(const std::string& bus,
+                                                              const std::string& rule,
+                                                              const std::string& event_id,
+                                                              const std::string& event_json,
+                                                              store::WriteBatch& batch) {
+  auto routes = registry_.Routes(bus);
+  if (!routes) return Status::NotFound("Event bus " + bus + " does not exist.");
+  std::vector<delivery::NewTask> tasks;
+  for (const auto& r : routes->rules) {
+    if (r.name != rule) continue;
+    if (r.enabled) {
+      AddRuleTasks(routes->name, r, event_id, event_json, clock_.NowMillis(), 0, batch, tasks);
+    }
+    return tasks;
+  }
+  return Status::NotFound("Rule " + rule + " does not exist on EventBus " + bus + ".");
 }
 
 StatusOr<std::vector<delivery::NewTask>> Ingest::Fanout(const std::string& bus,
@@ -169,6 +210,7 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
   auto results = std::make_shared<std::vector<EntryResult>>(entries.size());
   store::WriteBatch batch;
   auto tasks = std::make_shared<std::vector<delivery::NewTask>>();
+  auto archived = std::make_shared<std::vector<archive::ArchiveCopy>>();
   std::string detail;
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& o = entries[i].as_object();
@@ -290,6 +332,9 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     size_t before = tasks->size();
     int matched = Route(*routes, r.event_id, env, now_ms, 0, batch, *tasks);
     r.needs_commit = tasks->size() > before;
+    if (archives_ && archives_->Add(bus, r.event_id, event_time, env, batch, archived.get()) > 0) {
+      r.needs_commit = true;
+    }
     BusCounters counters = CountersFor(bus);
     counters.ingested->Inc();
     if (matched) counters.matched->Inc(matched);
@@ -328,11 +373,15 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     return;
   }
   int64_t start = clock_.MonotonicMicros();
-  store_.WriteAsync(std::move(batch), [this, tasks, start, finish = std::move(finish)](Status s) {
-    commit_seconds_->Observe(static_cast<double>(clock_.MonotonicMicros() - start) / 1e6);
-    if (s.ok()) engine_.Enqueue(std::move(*tasks));
-    finish(s.ok(), s);
-  });
+  store_.WriteAsync(
+      std::move(batch), [this, tasks, archived, start, finish = std::move(finish)](Status s) {
+        commit_seconds_->Observe(static_cast<double>(clock_.MonotonicMicros() - start) / 1e6);
+        if (s.ok()) {
+          engine_.Enqueue(std::move(*tasks));
+          archive::ArchiveStore::Count(*archived);
+        }
+        finish(s.ok(), s);
+      });
 }
 
 }  // namespace bp::ingest

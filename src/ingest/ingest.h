@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "archive/archive_store.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "delivery/engine.h"
@@ -39,6 +40,25 @@ class Ingest {
   // The PutEvents operation; `reply` runs once the accepted entries are durable.
   void PutEvents(const boost::json::object& request, Reply reply);
 
+  // Archives of the buses: PutEvents adds an archive copy of each accepted event to its batch.
+  // Set once before serving; may stay null (no archiving).
+  void SetArchives(const archive::ArchiveStore* archives) { archives_ = archives; }
+
+  // Replays: matches an existing envelope on `bus` and adds the tasks of the matching rules whose
+  // ARN is in `rule_arns` (every rule if empty) to `batch`. The event is not archived.
+  StatusOr<std::vector<delivery::NewTask>> FanoutReplay(const std::string& bus,
+                                                        const std::string& event_id,
+                                                        const std::string& event_json,
+                                                        const std::vector<std::string>& rule_arns,
+                                                        store::WriteBatch& batch);
+  // Scheduled rules: adds a task for every target of the enabled rule `rule` on `bus`, without
+  // matching, to `batch`.
+  StatusOr<std::vector<delivery::NewTask>> FanoutToRule(const std::string& bus,
+                                                        const std::string& rule,
+                                                        const std::string& event_id,
+                                                        const std::string& event_json,
+                                                        store::WriteBatch& batch);
+
   // Matches an existing envelope on `bus` and adds its tasks to `batch` (event-bus targets).
   StatusOr<std::vector<delivery::NewTask>> Fanout(const std::string& bus,
                                                   const std::string& event_json,
@@ -46,10 +66,16 @@ class Ingest {
                                                   store::WriteBatch& batch);
 
  private:
-  // Adds the tasks for one envelope to `batch`; returns how many rules matched.
+  // Adds the tasks for one envelope to `batch`; returns how many rules matched. `only_arns`, when
+  // not null and not empty, keeps only those rules (replays).
   int Route(const registry::BusRoutes& routes, const std::string& event_id,
             const std::string& envelope, int64_t ingestion_ms, int hops, store::WriteBatch& batch,
-            std::vector<delivery::NewTask>& tasks);
+            std::vector<delivery::NewTask>& tasks,
+            const std::vector<std::string>* only_arns = nullptr);
+  // One task per target of `rule`.
+  void AddRuleTasks(const std::string& bus, const registry::RuleRoute& rule,
+                    const std::string& event_id, const std::string& envelope, int64_t ingestion_ms,
+                    int hops, store::WriteBatch& batch, std::vector<delivery::NewTask>& tasks);
 
   struct BusCounters {
     metrics::Counter* ingested = nullptr;
@@ -63,6 +89,7 @@ class Ingest {
   metrics::Registry& metrics_;
   const Clock& clock_;
   const IngestOptions options_;
+  const archive::ArchiveStore* archives_ = nullptr;
   metrics::Histogram* commit_seconds_;
   std::mutex counters_mu_;
   std::unordered_map<std::string, BusCounters> counters_;  // GUARDED_BY(counters_mu_)

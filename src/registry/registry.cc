@@ -179,12 +179,15 @@ Status Registry::Load() {
         auto rule = std::make_unique<Rule>();
         rule->data = (*o)["Rule"].as_object();
         for (auto& t : (*o)["Targets"].as_array()) rule->targets.push_back(t.as_object());
-        auto compiled = pattern::CompilePattern(JsonString(rule->data, "EventPattern"));
-        if (!compiled.ok()) {
-          decode_error = Status::Corruption("stored pattern no longer compiles: " + std::string(k));
-          return false;
+        if (rule->data.contains("EventPattern")) {
+          auto compiled = pattern::CompilePattern(JsonString(rule->data, "EventPattern"));
+          if (!compiled.ok()) {
+            decode_error =
+                Status::Corruption("stored pattern no longer compiles: " + std::string(k));
+            return false;
+          }
+          rule->compiled = *compiled;
         }
-        rule->compiled = *compiled;
         std::string bus = JsonString(rule->data, "EventBusName");
         rules_[{bus, JsonString(rule->data, "Name")}] = std::move(rule);
         return true;
@@ -262,6 +265,7 @@ void Registry::RebuildBus(const std::string& bus) {
     rr.name = JsonString(rule.data, "Name");
     rr.arn = JsonString(rule.data, "Arn");
     rr.enabled = JsonString(rule.data, "State") != "DISABLED";
+    rr.schedule_expression = JsonString(rule.data, "ScheduleExpression");
     std::map<std::string, std::string> rule_tags;
     if (auto t = tags_.find(rr.arn); t != tags_.end()) rule_tags = t->second;
     for (const auto& t : rule.targets) {
@@ -299,8 +303,10 @@ void Registry::RebuildBus(const std::string& bus) {
       rr.targets.push_back(tr);
       target_entries.emplace_back(TargetIndexKey(bus, rr.name, tr->target_id), tr);
     }
-    Status s = builder.Add(static_cast<uint32_t>(routes->rules.size()), rule.compiled);
-    if (!s.ok()) log::Error("registry", "matcher rejected a stored rule", {{"rule", rr.arn}});
+    if (rule.compiled) {  // scheduled rules may have no pattern
+      Status s = builder.Add(static_cast<uint32_t>(routes->rules.size()), rule.compiled);
+      if (!s.ok()) log::Error("registry", "matcher rejected a stored rule", {{"rule", rr.arn}});
+    }
     routes->rules.push_back(std::move(rr));
   }
   if (!routes->rules.empty()) routes->matcher = builder.Build();

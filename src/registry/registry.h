@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -53,6 +54,8 @@ struct RegistryOptions {
   std::function<Status(const boost::json::object& target)> validate_target_input;
   // Queue existence for SQS targets and dead-letter queues (queue module).
   std::function<bool(std::string_view queue_arn)> queue_exists;
+  // Validates a PutRule ScheduleExpression (schedule module); null: schedules are refused.
+  std::function<Status(std::string_view expression)> validate_schedule;
 };
 
 // Called after a connection's credentials or state change (the auth runtime listens).
@@ -137,6 +140,7 @@ class Registry {
   StatusOr<std::string> ResolveBus(const Json& in, std::string_view member, bool must_exist) const;
   Rule* FindRule(const std::string& bus, const std::string& name);
   StatusOr<Json> SetRuleState(const Json& in, bool enabled);
+  Status ValidateSchedule(const std::optional<std::string>& schedule) const;
   Status ValidateTarget(const Json& target, const std::string& bus, std::string* error_code);
   std::string TagsKey(std::string_view arn) const;
   bool ArnExists(std::string_view arn) const;

@@ -34,6 +34,14 @@ std::string StoredRule(const json::object& rule, const std::vector<json::object>
 
 }  // namespace
 
+Status Registry::ValidateSchedule(const std::optional<std::string>& schedule) const {
+  if (!schedule) return Status::Ok();
+  if (!options_.validate_schedule) {
+    return Status::Validation("Parameter ScheduleExpression is not valid.");
+  }
+  return options_.validate_schedule(*schedule);
+}
+
 Registry::Rule* Registry::FindRule(const std::string& bus, const std::string& name) {
   auto it = rules_.find({bus, name});
   return it == rules_.end() ? nullptr : it->second.get();
@@ -59,19 +67,19 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   if (role_arn) v.Length("roleArn", *role_arn, 1, 1600);
   if (schedule) v.Length("scheduleExpression", *schedule, 0, 256);
   BP_RETURN_IF_ERROR(v.Finish());
-  if (schedule) {
-    return Status::Validation(
-        "ScheduleExpression is not supported: scheduled rules are not available in Bridgeport.");
+  BP_RETURN_IF_ERROR(ValidateSchedule(schedule));
+  if (!pattern && !schedule) {
+    return Status::Validation("Parameter(s) EventPattern or ScheduleExpression must be specified.");
   }
-  if (!pattern) {
-    return Status::Validation("Parameter EventPattern is not valid: a rule needs an EventPattern.");
+  std::shared_ptr<const pattern::Pattern> compiled;
+  if (pattern) {
+    if (static_cast<int>(pattern->size()) > options_.limits.max_pattern_length) {
+      return Status::InvalidEventPattern(
+          "Event pattern is not valid. Reason: Event pattern is longer than " +
+          std::to_string(options_.limits.max_pattern_length) + " characters.");
+    }
+    BP_ASSIGN_OR_RETURN(compiled, pattern::CompilePattern(*pattern));
   }
-  if (static_cast<int>(pattern->size()) > options_.limits.max_pattern_length) {
-    return Status::InvalidEventPattern(
-        "Event pattern is not valid. Reason: Event pattern is longer than " +
-        std::to_string(options_.limits.max_pattern_length) + " characters.");
-  }
-  BP_ASSIGN_OR_RETURN(auto compiled, pattern::CompilePattern(*pattern));
   BP_RETURN_IF_ERROR(ValidateTags(tags, options_.limits.max_tags));
   if (tags) {
     for (const auto& t : *tags) {
@@ -82,6 +90,9 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
 
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
+  if (schedule && bus != "default") {
+    return Status::Validation("ScheduleExpression is supported only on the default event bus.");
+  }
   Rule* existing = FindRule(bus, *name);
   if (!existing) {
     int count = 0;
@@ -98,7 +109,8 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   auto rule = std::make_unique<Rule>();
   rule->data["Name"] = *name;
   rule->data["Arn"] = model::RuleArn(options_.partition, bus, *name);
-  rule->data["EventPattern"] = *pattern;
+  if (pattern) rule->data["EventPattern"] = *pattern;
+  if (schedule) rule->data["ScheduleExpression"] = *schedule;
   rule->data["State"] = state.value_or("ENABLED");
   if (description) rule->data["Description"] = *description;
   if (role_arn) rule->data["RoleArn"] = *role_arn;

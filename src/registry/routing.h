@@ -40,6 +40,7 @@ struct RuleRoute {
   std::string name;
   std::string arn;
   bool enabled = true;
+  std::string schedule_expression;  // scheduled rules only (default bus)
   std::vector<std::shared_ptr<const TargetRoute>> targets;
 };
 

@@ -15,6 +15,7 @@
 #include "http/server.h"
 #include "queue/queue_service.h"
 #include "registry/registry.h"
+#include "schedule/schedule_expression.h"
 #include "server/wiring.h"
 #include "store/store.h"
 #include "transform/transform.h"
@@ -73,6 +74,9 @@ class AppImpl final : public App {
       return ValidateTargetInputJson(t);
     };
     ropts.queue_exists = [this](std::string_view arn) { return queues_->QueueExists(arn); };
+    ropts.validate_schedule = [](std::string_view expression) {
+      return schedule::ScheduleExpression::Parse(expression).status();
+    };
     registry::SecretSealer sealer;
     sealer.seal = [this](std::string_view plain, std::string_view aad) {
       return HexEncode(secret_box_->Seal(plain, aad));

@@ -29,8 +29,8 @@ serve flags (a JSON config file may set the same keys; flags win):
   --config FILE            JSON file with any of: listen, data_dir, region, account,
                            access_keys [{"id","secret"}], master_key_file, admin_token,
                            log_level, io_threads, max_body_bytes, allow_http_endpoints,
-                           require_signatures,
-                           ca_file, limits {max_buses, max_rules_per_bus,
+                           require_signatures, replay_events_per_second,
+                           archive_sweep_seconds, ca_file, limits {max_buses, max_rules_per_bus,
                            max_targets_per_rule, max_connections, max_destinations}
   --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
                            prints it)
@@ -51,6 +51,10 @@ serve flags (a JSON config file may set the same keys; flags win):
   --allow-http-endpoints true|false
                            allow http:// destinations (default: true on loopback only)
   --ca-file FILE           extra CA certificates for HTTPS destinations
+  --replay-events-per-second N
+                           pace each replay to at most N events/s (default 0: unpaced)
+  --archive-sweep-seconds N
+                           how often expired archived events are deleted (default 60)
   --max-rules-per-bus N, --max-targets-per-rule N, --max-buses N,
   --max-connections N, --max-destinations N
                            limits (defaults 300, 5, 100, 3000, 3000)
@@ -176,6 +180,10 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
         c.access_keys[std::string(e.as_object().at("id").as_string())] =
             std::string(e.as_object().at("secret").as_string());
       }
+    } else if (k == "replay_events_per_second") {
+      BP_ASSIGN_OR_RETURN(c.replay_events_per_second, num(0, 1000000));
+    } else if (k == "archive_sweep_seconds") {
+      BP_ASSIGN_OR_RETURN(c.archive_sweep_seconds, num(1, 86400));
     } else if (k == "limits") {
       if (!val.is_object()) return Status::Validation("limits must be an object");
       for (const auto& [lk, lv] : val.as_object()) {
@@ -265,6 +273,11 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
       if (v != "true" && v != "false")
         return Status::Validation("--allow-http-endpoints is true or false");
       c.allow_http_endpoints = v == "true" ? 1 : 0;
+    } else if (flag == "--replay-events-per-second" || flag == "--archive-sweep-seconds") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      bool replay = flag == "--replay-events-per-second";
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, replay ? 0 : 1, replay ? 1000000 : 86400,
+                                  replay ? &c.replay_events_per_second : &c.archive_sweep_seconds));
     } else if (flag == "--no-fsync-for-benchmarks-only") {
       c.fsync = false;
     } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" ||

@@ -30,6 +30,10 @@ struct Config {
   int allow_http_endpoints = -1;  // -1: decide from the listen address
   std::string ca_file;            // extra CA bundle for HTTPS destinations
   bool fsync = true;              // never disable outside benchmarks
+  // Archives and replays: replayed events per second per replay (0 = unpaced) and the retention
+  // sweep interval.
+  int64_t replay_events_per_second = 0;
+  int64_t archive_sweep_seconds = 60;
   registry::Limits limits;
 
   bool IsLoopback() const;

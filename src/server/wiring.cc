@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "api/archive_handlers.h"
+#include "archive/archive_store.h"
 #include "auth/curl_token_fetcher.h"
 #include "common/log.h"
 #include "delivery/curl_multi_http_client.h"
@@ -9,6 +11,8 @@
 #include "delivery/target_spec.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
+#include "replay/replay_service.h"
+#include "schedule/scheduler.h"
 
 namespace bp::server {
 
@@ -55,6 +59,7 @@ class DataPlaneImpl final : public DataPlane {
     iopts.account = config.account;
     ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
                                                RealClock::Get(), iopts);
+    BP_RETURN_IF_ERROR(StartArchivesAndSchedules(config, store, registry, api));
     api.Register(
         "PutEvents",
         [this](const boost::json::object& in, const api::RequestContext&, api::JsonReply reply) {
@@ -65,6 +70,75 @@ class DataPlaneImpl final : public DataPlane {
   }
 
   std::string MetricsText() override { return metrics_.Render(); }
+
+  // Archives (written by PutEvents), replays and scheduled rules, all on top of ingest's routing.
+  Status StartArchivesAndSchedules(const Config& config, store::Store& store,
+                                   registry::Registry& registry, api::EventsApi& api) {
+    model::Partition partition{config.region, config.account};
+    BP_ASSIGN_OR_RETURN(archives_,
+                        archive::ArchiveStore::Open(store, RealClock::Get(),
+                                                    {partition, [&registry](std::string_view bus) {
+                                                       return registry.BusExists(bus);
+                                                     }}));
+    archives_->StartSweeper(config.archive_sweep_seconds * 1000);
+    ingest_->SetArchives(archives_.get());
+    auto enqueue_after = [this](std::vector<delivery::NewTask> tasks) {
+      auto shared = std::make_shared<std::vector<delivery::NewTask>>(std::move(tasks));
+      return std::function<void()>([this, shared] { engine_->Enqueue(std::move(*shared)); });
+    };
+
+    replay::ReplayDeps rdeps;
+    rdeps.store = &store;
+    rdeps.clock = &RealClock::Get();
+    rdeps.archives = archives_.get();
+    rdeps.fanout = [this, enqueue_after](
+                       const std::string& bus, const std::string& id, const std::string& event,
+                       const std::vector<std::string>& rule_arns,
+                       store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
+      BP_ASSIGN_OR_RETURN(auto tasks, ingest_->FanoutReplay(bus, id, event, rule_arns, batch));
+      return enqueue_after(std::move(tasks));
+    };
+    rdeps.rule_exists = [&registry](const std::string& bus, const std::string& arn) {
+      auto routes = registry.Routes(bus);
+      if (!routes) return false;
+      for (const auto& r : routes->rules) {
+        if (r.arn == arn) return true;
+      }
+      return false;
+    };
+    rdeps.bus_exists = [&registry](const std::string& bus) { return registry.BusExists(bus); };
+    replay::ReplayOptions ropts;
+    ropts.partition = partition;
+    ropts.events_per_second = config.replay_events_per_second;
+    replays_ = std::make_unique<replay::ReplayService>(std::move(rdeps), ropts);
+    BP_RETURN_IF_ERROR(replays_->Start());
+    api::RegisterArchivesAndReplays(api, *archives_, *replays_);
+
+    schedule::SchedulerDeps sdeps;
+    sdeps.store = &store;
+    sdeps.clock = &RealClock::Get();
+    sdeps.account = config.account;
+    sdeps.region = config.region;
+    sdeps.rules = [&registry] {
+      std::vector<schedule::ScheduledRule> out;
+      if (auto routes = registry.Routes("default")) {
+        for (const auto& r : routes->rules) {
+          if (r.schedule_expression.empty()) continue;
+          out.push_back({"default", r.name, r.arn, r.schedule_expression, r.enabled});
+        }
+      }
+      return out;
+    };
+    sdeps.fanout = [this, enqueue_after](
+                       const schedule::ScheduledRule& rule, const std::string& event,
+                       store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
+      std::string id = event.substr(event.find("\"id\":\"") + 6, 36);
+      BP_ASSIGN_OR_RETURN(auto tasks, ingest_->FanoutToRule(rule.bus, rule.name, id, event, batch));
+      return enqueue_after(std::move(tasks));
+    };
+    scheduler_ = std::make_unique<schedule::Scheduler>(std::move(sdeps));
+    return scheduler_->Start();
+  }
 
   void CollectGauges(queue::QueueService& queues, registry::Registry& registry) {
     auto list = queues.ListQueues("", std::nullopt, "", "");
@@ -110,6 +184,10 @@ class DataPlaneImpl final : public DataPlane {
   }
 
   void Stop() override {
+    // Producers of tasks first, then the engine they feed.
+    if (scheduler_) scheduler_->Stop();
+    if (replays_) replays_->Stop();
+    if (archives_) archives_->Stop();
     if (engine_) engine_->Stop();
     http_.reset();  // completes in-flight transfers ("shutdown") after the engine stopped
     token_fetcher_.reset();
@@ -127,6 +205,9 @@ class DataPlaneImpl final : public DataPlane {
   std::unique_ptr<auth::CurlTokenFetcher> token_fetcher_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<ingest::Ingest> ingest_;
+  std::unique_ptr<archive::ArchiveStore> archives_;
+  std::unique_ptr<replay::ReplayService> replays_;
+  std::unique_ptr<schedule::Scheduler> scheduler_;
 };
 
 }  // namespace

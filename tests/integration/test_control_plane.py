@@ -258,7 +258,7 @@ class RuleTest(ControlPlaneCase):
         self.assertAwsError(self.raw.put_rule, "ValidationException", Name="state",
                             EventPattern='{"source":["a"]}', State="SOMETIMES")
         self.assertAwsError(self.raw.put_rule, "ValidationException", Name="sched",
-                            ScheduleExpression="rate(5 minutes)")
+                            ScheduleExpression="rate(5 minute)")
         self.assertAwsError(self.raw.put_rule, "ValidationException", Name="nopattern")
         self.assertAwsError(self.raw.put_rule, "InvalidEventPatternException", Name="badpat",
                             EventPattern='{"source": "not-an-array"}')
