@@ -33,6 +33,39 @@ bool LooksLikeArn(std::string_view s) {
   return p && p->service == "events" && s.find('/') != std::string_view::npos;
 }
 
+// The members CreateArchive and UpdateArchive share.
+struct ArchiveSettings {
+  std::optional<std::string> description, pattern, kms;
+  std::optional<int64_t> retention;
+  std::shared_ptr<const pattern::Pattern> compiled;  // set when `pattern` is
+};
+
+// Reads and validates the shared members (violations go into `v`).
+StatusOr<ArchiveSettings> ReadSettings(const Input& input, Validator& v) {
+  ArchiveSettings s;
+  BP_ASSIGN_OR_RETURN(s.description, input.String("Description"));
+  BP_ASSIGN_OR_RETURN(s.pattern, input.String("EventPattern"));
+  BP_ASSIGN_OR_RETURN(s.retention, input.Integer("RetentionDays"));
+  BP_ASSIGN_OR_RETURN(s.kms, input.String("KmsKeyIdentifier"));
+  if (s.description) v.Length("description", *s.description, 0, 512);
+  if (s.pattern) v.Length("eventPattern", *s.pattern, 0, 4096);
+  if (s.retention) v.Range("retentionDays", *s.retention, 0, INT32_MAX);
+  if (s.kms) v.Length("kmsKeyIdentifier", *s.kms, 0, 2048);
+  return s;
+}
+
+// Compiles the pattern (after the validator passed) and copies the given members into `data`.
+Status ApplySettings(ArchiveSettings& s, json::object& data) {
+  if (s.pattern) {
+    BP_ASSIGN_OR_RETURN(s.compiled, pattern::CompilePattern(*s.pattern));
+    data["EventPattern"] = *s.pattern;
+  }
+  if (s.description) data["Description"] = *s.description;
+  if (s.retention) data["RetentionDays"] = *s.retention;
+  if (s.kms) data["KmsKeyIdentifier"] = *s.kms;
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string ArchivePrefix(uint64_t id) {
@@ -256,10 +289,6 @@ StatusOr<json::object> ArchiveStore::CreateArchive(const json::object& in) {
   Input input(in);
   BP_ASSIGN_OR_RETURN(auto name, input.String("ArchiveName"));
   BP_ASSIGN_OR_RETURN(auto source, input.String("EventSourceArn"));
-  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
-  BP_ASSIGN_OR_RETURN(auto pattern, input.String("EventPattern"));
-  BP_ASSIGN_OR_RETURN(auto retention, input.Integer("RetentionDays"));
-  BP_ASSIGN_OR_RETURN(auto kms, input.String("KmsKeyIdentifier"));
   Validator v;
   v.NotNull("archiveName", name.has_value());
   if (name) v.Name("archiveName", *name, 48);
@@ -268,15 +297,10 @@ StatusOr<json::object> ArchiveStore::CreateArchive(const json::object& in) {
     v.Length("eventSourceArn", *source, 1, 1600);
     if (v.ok()) v.Pattern("eventSourceArn", *source, LooksLikeArn(*source), kArnPattern);
   }
-  if (description) v.Length("description", *description, 0, 512);
-  if (pattern) v.Length("eventPattern", *pattern, 0, 4096);
-  if (retention) v.Range("retentionDays", *retention, 0, INT32_MAX);
-  if (kms) v.Length("kmsKeyIdentifier", *kms, 0, 2048);
+  BP_ASSIGN_OR_RETURN(ArchiveSettings settings, ReadSettings(input, v));
   BP_RETURN_IF_ERROR(v.Finish());
-  std::shared_ptr<const pattern::Pattern> compiled;
-  if (pattern) {
-    BP_ASSIGN_OR_RETURN(compiled, pattern::CompilePattern(*pattern));
-  }
+  auto a = std::make_unique<Archive>();
+  BP_RETURN_IF_ERROR(ApplySettings(settings, a->data));
   auto parsed = model::ParseArn(*source);
   if (!parsed || parsed->type != "event-bus" || parsed->account != options_.partition.account ||
       parsed->region != options_.partition.region ||
@@ -288,19 +312,15 @@ StatusOr<json::object> ArchiveStore::CreateArchive(const json::object& in) {
   if (archives_.count(*name)) {
     return Status::AlreadyExists("Archive " + *name + " already exists.");
   }
-  auto a = std::make_unique<Archive>();
   a->id = next_id_;
   a->bus = parsed->rest;
-  a->compiled = compiled;
+  a->compiled = settings.compiled;
   a->data["ArchiveName"] = *name;
   a->data["ArchiveArn"] = "arn:aws:events:" + options_.partition.region + ":" +
                           options_.partition.account + ":archive/" + *name;
   a->data["EventSourceArn"] = model::EventBusArn(options_.partition, a->bus);
-  if (description) a->data["Description"] = *description;
-  if (pattern) a->data["EventPattern"] = *pattern;
-  if (kms) a->data["KmsKeyIdentifier"] = *kms;
   a->data["State"] = "ENABLED";
-  a->data["RetentionDays"] = retention.value_or(0);
+  if (!settings.retention) a->data["RetentionDays"] = 0;
   a->data["CreationTime"] = registry::NowSeconds(clock_);
   json::object stored = a->data;
   stored["Id"] = static_cast<int64_t>(a->id);
@@ -363,31 +383,19 @@ StatusOr<json::object> ArchiveStore::ListArchives(const json::object& in) {
 StatusOr<json::object> ArchiveStore::UpdateArchive(const json::object& in) {
   Input input(in);
   BP_ASSIGN_OR_RETURN(auto name, input.String("ArchiveName"));
-  BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
-  BP_ASSIGN_OR_RETURN(auto pattern, input.String("EventPattern"));
-  BP_ASSIGN_OR_RETURN(auto retention, input.Integer("RetentionDays"));
-  BP_ASSIGN_OR_RETURN(auto kms, input.String("KmsKeyIdentifier"));
   Validator v;
   v.NotNull("archiveName", name.has_value());
   if (name) v.Name("archiveName", *name, 48);
-  if (description) v.Length("description", *description, 0, 512);
-  if (pattern) v.Length("eventPattern", *pattern, 0, 4096);
-  if (retention) v.Range("retentionDays", *retention, 0, INT32_MAX);
-  if (kms) v.Length("kmsKeyIdentifier", *kms, 0, 2048);
+  BP_ASSIGN_OR_RETURN(ArchiveSettings settings, ReadSettings(input, v));
   BP_RETURN_IF_ERROR(v.Finish());
-  std::shared_ptr<const pattern::Pattern> compiled;
-  if (pattern) {
-    BP_ASSIGN_OR_RETURN(compiled, pattern::CompilePattern(*pattern));
-  }
+  json::object changes;
+  BP_RETURN_IF_ERROR(ApplySettings(settings, changes));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = archives_.find(*name);
   if (it == archives_.end()) return NotFound(*name);
   Archive& a = *it->second;
   json::object data = a.data;
-  if (description) data["Description"] = *description;
-  if (pattern) data["EventPattern"] = *pattern;
-  if (retention) data["RetentionDays"] = *retention;
-  if (kms) data["KmsKeyIdentifier"] = *kms;
+  for (auto& [k, val] : changes) data[k] = val;
   json::object stored = data;
   stored["Id"] = static_cast<int64_t>(a.id);
   stored["EventBusName"] = a.bus;
@@ -395,7 +403,7 @@ StatusOr<json::object> ArchiveStore::UpdateArchive(const json::object& in) {
   b.Put(store::Family::kMeta, std::string(kMetaPrefix) + *name, json::serialize(stored));
   BP_RETURN_IF_ERROR(store_.Write(std::move(b)));
   a.data = std::move(data);
-  if (pattern) a.compiled = compiled;
+  if (settings.compiled) a.compiled = settings.compiled;
   Publish();
   json::object out;
   out["ArchiveArn"] = a.data["ArchiveArn"];

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <optional>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -175,11 +176,51 @@ void ReplayService::Loop() {
   }
 }
 
+ReplayService::Batch ReplayService::NextBatch(const Position& p) const {
+  Batch b;
+  // The slice is the 1-minute interval (counted from EventStartTime) of the next event.
+  std::optional<int64_t> next_time;
+  auto peek =
+      deps_.archives->Scan(p.archive_id, p.start_ms, p.cursor, p.end_ms, 1,
+                           [&](std::string_view, std::string_view, int64_t t) { next_time = t; });
+  if (!peek.ok()) {
+    b.error = peek.status();
+    return b;
+  }
+  if (!next_time) {
+    b.end_of_range = true;
+    return b;
+  }
+  int64_t slice_end =
+      std::min(p.end_ms, p.start_ms + ((*next_time - p.start_ms) / kSliceMs + 1) * kSliceMs);
+  size_t max = options_.batch_events;
+  if (options_.events_per_second > 0) {
+    max = std::min<size_t>(max, static_cast<size_t>(options_.events_per_second));
+  }
+  auto scanned = deps_.archives->Scan(
+      p.archive_id, p.start_ms, p.cursor, slice_end, max,
+      [&](std::string_view key, std::string_view event, int64_t t) {
+        if (!b.error.ok()) return;
+        std::string id;
+        if (size_t at = event.find("\"id\":\""); at != std::string_view::npos) {
+          id = std::string(event.substr(at + 6, 36));
+        }
+        auto done = deps_.fanout(p.bus, id, WithReplayName(event, p.name), p.filters, b.writes);
+        if (!done.ok()) {
+          b.error = done.status();
+          return;
+        }
+        if (*done) b.after.push_back(std::move(*done));
+        b.last_key = std::string(key);
+        b.last_time = t;
+        ++b.events;
+      });
+  if (!scanned.ok()) b.error = scanned.status();
+  return b;
+}
+
 bool ReplayService::Step(const std::string& name) {
-  uint64_t archive_id;
-  std::string bus, cursor, replay_name = name;
-  int64_t start_ms, end_ms;
-  std::vector<std::string> filters;
+  Position pos;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = replays_.find(name);
@@ -198,80 +239,41 @@ bool ReplayService::Step(const std::string& name) {
       Finish(r, "FAILED", "Event bus " + r.bus + " does not exist.");
       return false;
     }
-    archive_id = r.archive_id;
-    bus = r.bus;
-    cursor = r.cursor;
-    start_ms = r.start_ms;
-    end_ms = r.end_ms;
-    filters = r.filter_arns;
+    pos = {name, r.bus, r.archive_id, r.start_ms, r.end_ms, r.cursor, r.filter_arns};
   }
-  // The slice is the 1-minute interval (counted from EventStartTime) of the next event.
-  int64_t next_time = -1;
-  auto peek =
-      deps_.archives->Scan(archive_id, start_ms, cursor, end_ms, 1,
-                           [&](std::string_view, std::string_view, int64_t t) { next_time = t; });
-  store::WriteBatch batch;
-  std::vector<std::function<void()>> after;
-  std::string last_key;
-  int64_t last_time = 0;
-  size_t replayed = 0;
-  Status error = peek.ok() ? Status::Ok() : peek.status();
-  if (error.ok() && next_time >= 0) {
-    int64_t slice_end =
-        std::min(end_ms, start_ms + ((next_time - start_ms) / kSliceMs + 1) * kSliceMs);
-    size_t max = options_.batch_events;
-    if (options_.events_per_second > 0)
-      max = std::min<size_t>(max, static_cast<size_t>(options_.events_per_second));
-    auto scanned = deps_.archives->Scan(
-        archive_id, start_ms, cursor, slice_end, max,
-        [&](std::string_view key, std::string_view event, int64_t t) {
-          if (!error.ok()) return;
-          std::string id;
-          if (size_t p = event.find("\"id\":\""); p != std::string_view::npos)
-            id = std::string(event.substr(p + 6, 36));
-          auto done = deps_.fanout(bus, id, WithReplayName(event, replay_name), filters, batch);
-          if (!done.ok()) {
-            error = done.status();
-            return;
-          }
-          if (*done) after.push_back(std::move(*done));
-          last_key = std::string(key);
-          last_time = t;
-          ++replayed;
-        });
-    if (!scanned.ok()) error = scanned.status();
-  }
+  Batch batch = NextBatch(pos);  // reads the archive without holding mu_
   std::lock_guard<std::mutex> lock(mu_);
   auto it = replays_.find(name);
   if (it == replays_.end()) return false;
   Replay& r = *it->second;
-  if (!error.ok()) {
-    Finish(r, "FAILED", error.message().substr(0, 512));
+  if (!batch.error.ok()) {
+    Finish(r, "FAILED", batch.error.message().substr(0, 512));
     return false;
   }
-  bool done = next_time < 0;
-  if (replayed > 0) {
-    r.cursor = last_key;
-    r.data["EventLastReplayedTime"] = Seconds(last_time);
+  if (batch.events > 0) {
+    r.cursor = batch.last_key;
+    r.data["EventLastReplayedTime"] = Seconds(batch.last_time);
   }
   if (r.State() == "STARTING") r.data["State"] = "RUNNING";
-  if (done) {
+  if (batch.end_of_range) {
     r.data["State"] = "COMPLETED";
     r.data["ReplayEndTime"] = registry::NowSeconds(*deps_.clock);
   }
   // A CancelReplay that arrived meanwhile keeps its CANCELLING state; this batch still commits.
-  Status s = Persist(r, batch);
+  Status s = Persist(r, batch.writes);
   if (!s.ok()) {
     Finish(r, "FAILED", "The replay state could not be stored: " + s.message());
     return false;
   }
-  for (auto& f : after) f();
-  if (options_.events_per_second > 0 && replayed > 0) {
+  for (auto& f : batch.after) f();
+  if (options_.events_per_second > 0 && batch.events > 0) {
     r.not_before_us = deps_.clock->MonotonicMicros() +
-                      static_cast<int64_t>(replayed) * 1'000'000 / options_.events_per_second;
+                      static_cast<int64_t>(batch.events) * 1'000'000 / options_.events_per_second;
   }
-  if (done) log::Info("replay", "replay finished", {{"replay", name}, {"state", "COMPLETED"}});
-  return !done;
+  if (batch.end_of_range) {
+    log::Info("replay", "replay finished", {{"replay", name}, {"state", "COMPLETED"}});
+  }
+  return !batch.end_of_range;
 }
 
 // ---- operations ----
@@ -296,7 +298,17 @@ ReplayService::Json ReplayService::View(const Replay& r, bool full) const {
   return out;
 }
 
-StatusOr<json::object> ReplayService::StartReplay(const json::object& in) {
+namespace {
+
+// A StartReplay request, validated as AWS does (members and the time range).
+struct StartRequest {
+  std::string name, source, dest_arn;
+  std::optional<std::string> description;
+  int64_t start_ms = 0, end_ms = 0;
+  const json::array* filters = nullptr;
+};
+
+StatusOr<StartRequest> ReadStartRequest(const json::object& in) {
   Input input(in);
   BP_ASSIGN_OR_RETURN(auto name, input.String("ReplayName"));
   BP_ASSIGN_OR_RETURN(auto description, input.String("Description"));
@@ -344,17 +356,24 @@ StatusOr<json::object> ReplayService::StartReplay(const json::object& in) {
         "Parameter EventStartTime is not valid. Reason: EventStartTime must be before "
         "EventEndTime.");
   }
-  auto archive = deps_.archives->FindByArn(*source);
-  if (!archive) return Status::NotFound("Archive " + *source + " does not exist.");
-  if (*dest_arn != archive->bus_arn) {
+  return StartRequest{*name, *source, *dest_arn, description, *start, *end, filters};
+}
+
+}  // namespace
+
+StatusOr<json::object> ReplayService::StartReplay(const json::object& in) {
+  BP_ASSIGN_OR_RETURN(StartRequest req, ReadStartRequest(in));
+  auto archive = deps_.archives->FindByArn(req.source);
+  if (!archive) return Status::NotFound("Archive " + req.source + " does not exist.");
+  if (req.dest_arn != archive->bus_arn) {
     return Status::Validation(
         "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not "
         "permitted: the destination must be the archive's event bus " +
         archive->bus_arn + ".");
   }
   auto r = std::make_unique<Replay>();
-  if (filters) {
-    for (const auto& f : *filters) {
+  if (req.filters) {
+    for (const auto& f : *req.filters) {
       std::string arn(f.as_string());
       if (deps_.rule_exists && !deps_.rule_exists(archive->bus, arn)) {
         return Status::NotFound("Rule " + arn + " does not exist on EventBus " + archive->bus +
@@ -365,24 +384,24 @@ StatusOr<json::object> ReplayService::StartReplay(const json::object& in) {
   }
   r->archive_id = archive->id;
   r->bus = archive->bus;
-  r->start_ms = *start;
-  r->end_ms = *end;
-  r->data["ReplayName"] = *name;
+  r->start_ms = req.start_ms;
+  r->end_ms = req.end_ms;
+  r->data["ReplayName"] = req.name;
   r->data["ReplayArn"] = "arn:aws:events:" + options_.partition.region + ":" +
-                         options_.partition.account + ":replay/" + *name;
-  if (description) r->data["Description"] = *description;
+                         options_.partition.account + ":replay/" + req.name;
+  if (req.description) r->data["Description"] = *req.description;
   r->data["State"] = "STARTING";
   r->data["EventSourceArn"] = archive->arn;
   json::object dest;
-  dest["Arn"] = *dest_arn;
-  if (filters) dest["FilterArns"] = *filters;
+  dest["Arn"] = req.dest_arn;
+  if (req.filters) dest["FilterArns"] = *req.filters;
   r->data["Destination"] = std::move(dest);
-  r->data["EventStartTime"] = Seconds(*start);
-  r->data["EventEndTime"] = Seconds(*end);
+  r->data["EventStartTime"] = Seconds(req.start_ms);
+  r->data["EventEndTime"] = Seconds(req.end_ms);
   r->data["ReplayStartTime"] = registry::NowSeconds(*deps_.clock);
 
   std::lock_guard<std::mutex> lock(mu_);
-  if (replays_.count(*name)) return Status::AlreadyExists("Replay " + *name + " already exists.");
+  if (replays_.count(req.name)) return Status::AlreadyExists("Replay " + req.name + " already exists.");
   if (Running() >= options_.max_running) {
     return Status::LimitExceeded(
         "The requested resource exceeds the maximum number allowed: at "
@@ -395,7 +414,7 @@ StatusOr<json::object> ReplayService::StartReplay(const json::object& in) {
   out["ReplayArn"] = r->data["ReplayArn"];
   out["State"] = "STARTING";
   out["ReplayStartTime"] = r->data["ReplayStartTime"];
-  replays_[*name] = std::move(r);
+  replays_[req.name] = std::move(r);
   cv_.notify_all();
   return out;
 }

@@ -74,6 +74,25 @@ class ReplayService {
 
  private:
   struct Replay;
+  // Where a replay stands (a copy taken under mu_).
+  struct Position {
+    std::string name, bus;
+    uint64_t archive_id = 0;
+    int64_t start_ms = 0, end_ms = 0;
+    std::string cursor;
+    std::vector<std::string> filters;
+  };
+  // The next batch of a replay: its task writes and what to run once they are durable.
+  struct Batch {
+    store::WriteBatch writes;
+    std::vector<std::function<void()>> after;
+    std::string last_key;
+    int64_t last_time = 0;
+    size_t events = 0;
+    bool end_of_range = false;
+    Status error;
+  };
+  Batch NextBatch(const Position& p) const;
   Status Load();
   void Loop();
   // Runs one batch of `name`; returns false when the replay is finished (or gone).

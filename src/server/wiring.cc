@@ -96,7 +96,12 @@ class DataPlaneImpl final : public DataPlane {
                        const std::vector<std::string>& rule_arns,
                        store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
       BP_ASSIGN_OR_RETURN(auto tasks, ingest_->FanoutReplay(bus, id, event, rule_arns, batch));
-      return enqueue_after(std::move(tasks));
+      auto* replayed = &metrics_.GetCounter("bridgeport_replayed_events_total",
+                                            "Archived events re-put by replays", {{"bus", bus}});
+      return std::function<void()>([enqueue = enqueue_after(std::move(tasks)), replayed] {
+        replayed->Inc();
+        enqueue();
+      });
     };
     rdeps.rule_exists = [&registry](const std::string& bus, const std::string& arn) {
       auto routes = registry.Routes(bus);
@@ -134,7 +139,12 @@ class DataPlaneImpl final : public DataPlane {
                        store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
       std::string id = event.substr(event.find("\"id\":\"") + 6, 36);
       BP_ASSIGN_OR_RETURN(auto tasks, ingest_->FanoutToRule(rule.bus, rule.name, id, event, batch));
-      return enqueue_after(std::move(tasks));
+      auto* ticks = &metrics_.GetCounter("bridgeport_scheduled_ticks_total",
+                                         "Ticks of scheduled rules", {{"rule", rule.arn}});
+      return std::function<void()>([enqueue = enqueue_after(std::move(tasks)), ticks] {
+        ticks->Inc();
+        enqueue();
+      });
     };
     scheduler_ = std::make_unique<schedule::Scheduler>(std::move(sdeps));
     return scheduler_->Start();

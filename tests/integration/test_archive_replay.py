@@ -90,6 +90,8 @@ class ArchiveReplayTest(ArchiveFixture):
         self.assertEqual({b["replay-name"] for b in replayed}, {"r1"})
         # Replayed events are never archived again.
         self.assertEqual(self.events.describe_archive(ArchiveName="arch")["EventCount"], 5)
+        self.assertEqual(harness.metric(self.server, "bridgeport_replayed_events_total",
+                                        bus="default"), 5)
         listed = self.events.list_replays(State="COMPLETED")["Replays"]
         self.assertEqual([r["ReplayName"] for r in listed], ["r1"])
         self.assertAwsError(self.start_replay, "ResourceAlreadyExistsException", name="r1")

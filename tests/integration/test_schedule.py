@@ -100,6 +100,8 @@ class ScheduleTest(DeliveryFixture):
         tick_time = calendar.timegm(time.strptime(first["time"], "%Y-%m-%dT%H:%M:%SZ"))
         self.assertLess(abs(time.time() - tick_time), 30)
 
+        self.assertGreaterEqual(harness.metric(self.server, "bridgeport_scheduled_ticks_total",
+                                               rule=rule_arn), 1)
         self.restart_server()
         time.sleep(3)
         # Unless the next minute has begun meanwhile, nothing more arrived; the committed tick
