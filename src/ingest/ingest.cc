@@ -9,6 +9,7 @@
 #include "delivery/task_record.h"
 #include "ingest/detail_json.h"
 #include "model/arn.h"
+#include "model/validation.h"
 #include "pattern/pattern.h"
 
 namespace bp::ingest {
@@ -43,6 +44,28 @@ std::string_view StringOr(const json::object& o, std::string_view key, bool* pre
     return {};
   }
   return it->value().as_string();
+}
+
+// Whether an envelope was put by a replay: it ends with the `"replay-name":"<name>"` member the
+// replay appended (a name has no quote or brace, so a detail member cannot look like it).
+bool IsReplayed(std::string_view envelope) {
+  constexpr std::string_view kMember = ",\"replay-name\":\"";
+  size_t p = envelope.rfind(kMember);
+  if (p == std::string_view::npos || envelope.size() < 2) return false;
+  std::string_view name = envelope.substr(p + kMember.size());
+  if (name.size() < 2 || name.substr(name.size() - 2) != "\"}") return false;
+  return model::IsResourceName(name.substr(0, name.size() - 2));
+}
+
+// The envelope's `time` (epoch seconds); 0 if it cannot be read.
+int64_t EnvelopeTime(std::string_view envelope) {
+  constexpr std::string_view kMember = "\"time\":\"";
+  size_t p = envelope.find(kMember);
+  if (p == std::string_view::npos) return 0;
+  size_t begin = p + kMember.size();
+  size_t end = envelope.find('"', begin);
+  if (end == std::string_view::npos) return 0;
+  return ParseIso8601(envelope.substr(begin, end - begin)).value_or(0);
 }
 
 }  // namespace
@@ -157,6 +180,12 @@ StatusOr<std::vector<delivery::NewTask>> Ingest::Fanout(const std::string& bus,
     event_id = event_json.substr(p + 6, 36);
   }
   Route(*routes, event_id, event_json, ingestion_ms, hops, batch, tasks);
+  if (archives_ && !IsReplayed(event_json)) {
+    // The engine commits this batch; the copies are counted now (see docs/semantics.md).
+    std::vector<archive::ArchiveCopy> copies;
+    archives_->Add(bus, event_id, EnvelopeTime(event_json), event_json, batch, &copies);
+    archive::ArchiveStore::Count(copies);
+  }
   return tasks;
 }
 

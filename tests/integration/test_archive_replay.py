@@ -131,6 +131,39 @@ class ArchiveReplayTest(ArchiveFixture):
         self.assertAwsError(self.start_replay, "ResourceNotFoundException", name="nope",
                             filters=["arn:aws:events:%s:%s:rule/missing" % (REGION, ACCOUNT)])
 
+    def test_replayed_deliveries_use_retries_and_the_dlq(self):
+        p = self.pipeline("d1", dlq=True, max_retries=0)
+        self.sink.set_default({"status": 400})  # not retryable: straight to the DLQ
+        self.create_archive()
+        ids = self.put([{"n": n} for n in range(2)])
+        first = self.receive_dlq(p["dlq_url"], count=2)
+        self.assertEqual(sorted(json.loads(m["Body"])["id"] for m in first), sorted(ids))
+        self.start_replay("to-dlq")
+        self.wait_replay("to-dlq", "COMPLETED")
+        again = self.receive_dlq(p["dlq_url"], count=2)
+        bodies = [json.loads(m["Body"]) for m in again]
+        self.assertEqual(sorted(b["id"] for b in bodies), sorted(ids))
+        self.assertEqual({b["replay-name"] for b in bodies}, {"to-dlq"})
+        self.assertEqual({self.attrs(m)["ERROR_CODE"][1] for m in again}, {"ERROR_FROM_TARGET"})
+
+    def test_events_from_an_event_bus_target_are_archived_on_that_bus(self):
+        self.events.create_event_bus(Name="downstream")
+        down_arn = BUS_ARN.replace("default", "downstream")
+        self.rule("forward")
+        self.target("forward", down_arn)
+        self.events.create_archive(ArchiveName="down", EventSourceArn=down_arn)
+        self.create_archive()
+        self.put([{"n": 1}])
+        harness.wait_until(
+            lambda: self.events.describe_archive(ArchiveName="down")["EventCount"] == 1, 15)
+        # Replayed events forwarded downstream carry replay-name and are not archived again.
+        self.start_replay("fwd")
+        self.wait_replay("fwd", "COMPLETED")
+        harness.wait_until(lambda: harness.metric(self.server, "bridgeport_replayed_events_total",
+                                                  bus="default") >= 1, 10)
+        time.sleep(1.0)
+        self.assertEqual(self.events.describe_archive(ArchiveName="down")["EventCount"], 1)
+
     def test_validation_errors(self):
         self.create_archive()
         self.assertAwsError(self.events.create_archive, "ResourceAlreadyExistsException",
