@@ -105,8 +105,11 @@ Status ReplayService::Load() {
         r->data.erase("Bus");
         std::string hex = registry::JsonString(r->data, "Cursor");
         r->data.erase("Cursor");
+        auto nibble = [](char c) {
+          return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;  // HexEncode wrote [0-9a-f]
+        };
         for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-          r->cursor.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+          r->cursor.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
         }
         if (auto* d = r->data.if_contains("Destination"); d && d->is_object()) {
           if (auto* f = d->as_object().if_contains("FilterArns"); f && f->is_array()) {
@@ -401,7 +404,8 @@ StatusOr<json::object> ReplayService::StartReplay(const json::object& in) {
   r->data["ReplayStartTime"] = registry::NowSeconds(*deps_.clock);
 
   std::lock_guard<std::mutex> lock(mu_);
-  if (replays_.count(req.name)) return Status::AlreadyExists("Replay " + req.name + " already exists.");
+  if (replays_.count(req.name))
+    return Status::AlreadyExists("Replay " + req.name + " already exists.");
   if (Running() >= options_.max_running) {
     return Status::LimitExceeded(
         "The requested resource exceeds the maximum number allowed: at "
