@@ -200,7 +200,15 @@ class ArchiveReplayTest(ArchiveFixture):
         self.assertEqual((d["RetentionDays"], d["Description"]), (3, "three days"))
         listed = self.events.list_archives(EventSourceArn=BUS_ARN)["Archives"]
         self.assertEqual([a["ArchiveName"] for a in listed], ["arch"])
+        self.create_archive("arch2")
+        page = self.events.list_archives(Limit=1)
+        self.assertEqual([a["ArchiveName"] for a in page["Archives"]], ["arch"])
+        page = self.events.list_archives(Limit=1, NextToken=page["NextToken"])
+        self.assertEqual([a["ArchiveName"] for a in page["Archives"]], ["arch2"])
+        self.assertNotIn("NextToken", page)
+        self.assertEqual(self.events.list_archives(State="DISABLED")["Archives"], [])
         self.events.delete_archive(ArchiveName="arch")
+        self.events.delete_archive(ArchiveName="arch2")
         self.assertEqual(self.events.list_archives()["Archives"], [])
 
 
@@ -223,6 +231,10 @@ class SlowReplayTest(ArchiveFixture):
         self.start_replay("p10")  # a slot is free again
         running = self.events.list_replays(State="RUNNING", Limit=100)["Replays"]
         self.assertLessEqual(len(running), 10)
+        page = self.events.list_replays(NamePrefix="p1", Limit=1)
+        self.assertEqual([r["ReplayName"] for r in page["Replays"]], ["p1"])
+        page = self.events.list_replays(NamePrefix="p1", Limit=1, NextToken=page["NextToken"])
+        self.assertEqual([r["ReplayName"] for r in page["Replays"]], ["p10"])
 
 
 class ReplayRestartTest(ArchiveFixture):
