@@ -71,6 +71,12 @@ class DataPlaneImpl final : public DataPlane {
 
   std::string MetricsText() override { return metrics_.Render(); }
 
+  // The action that hands committed tasks to the engine.
+  std::function<void()> EnqueueAfter(std::vector<delivery::NewTask> tasks) {
+    auto shared = std::make_shared<std::vector<delivery::NewTask>>(std::move(tasks));
+    return [this, shared] { engine_->Enqueue(std::move(*shared)); };
+  }
+
   // Archives (written by PutEvents), replays and scheduled rules, all on top of ingest's routing.
   Status StartArchivesAndSchedules(const Config& config, store::Store& store,
                                    registry::Registry& registry, api::EventsApi& api) {
@@ -82,23 +88,18 @@ class DataPlaneImpl final : public DataPlane {
                                                      }}));
     archives_->StartSweeper(config.archive_sweep_seconds * 1000);
     ingest_->SetArchives(archives_.get());
-    auto enqueue_after = [this](std::vector<delivery::NewTask> tasks) {
-      auto shared = std::make_shared<std::vector<delivery::NewTask>>(std::move(tasks));
-      return std::function<void()>([this, shared] { engine_->Enqueue(std::move(*shared)); });
-    };
 
     replay::ReplayDeps rdeps;
     rdeps.store = &store;
     rdeps.clock = &RealClock::Get();
     rdeps.archives = archives_.get();
-    rdeps.fanout = [this, enqueue_after](
-                       const std::string& bus, const std::string& id, const std::string& event,
-                       const std::vector<std::string>& rule_arns,
-                       store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
+    rdeps.fanout = [this](const std::string& bus, const std::string& id, const std::string& event,
+                          const std::vector<std::string>& rule_arns,
+                          store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
       BP_ASSIGN_OR_RETURN(auto tasks, ingest_->FanoutReplay(bus, id, event, rule_arns, batch));
       auto* replayed = &metrics_.GetCounter("bridgeport_replayed_events_total",
                                             "Archived events re-put by replays", {{"bus", bus}});
-      return std::function<void()>([enqueue = enqueue_after(std::move(tasks)), replayed] {
+      return std::function<void()>([enqueue = EnqueueAfter(std::move(tasks)), replayed] {
         replayed->Inc();
         enqueue();
       });
@@ -118,7 +119,11 @@ class DataPlaneImpl final : public DataPlane {
     replays_ = std::make_unique<replay::ReplayService>(std::move(rdeps), ropts);
     BP_RETURN_IF_ERROR(replays_->Start());
     api::RegisterArchivesAndReplays(api, *archives_, *replays_);
+    return StartScheduler(config, store, registry);
+  }
 
+  // Ticks of scheduled rules on the default bus, to each rule's targets only.
+  Status StartScheduler(const Config& config, store::Store& store, registry::Registry& registry) {
     schedule::SchedulerDeps sdeps;
     sdeps.store = &store;
     sdeps.clock = &RealClock::Get();
@@ -134,14 +139,13 @@ class DataPlaneImpl final : public DataPlane {
       }
       return out;
     };
-    sdeps.fanout = [this, enqueue_after](
-                       const schedule::ScheduledRule& rule, const std::string& event,
-                       store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
+    sdeps.fanout = [this](const schedule::ScheduledRule& rule, const std::string& event,
+                          store::WriteBatch& batch) -> StatusOr<std::function<void()>> {
       std::string id = event.substr(event.find("\"id\":\"") + 6, 36);
       BP_ASSIGN_OR_RETURN(auto tasks, ingest_->FanoutToRule(rule.bus, rule.name, id, event, batch));
       auto* ticks = &metrics_.GetCounter("bridgeport_scheduled_ticks_total",
                                          "Ticks of scheduled rules", {{"rule", rule.arn}});
-      return std::function<void()>([enqueue = enqueue_after(std::move(tasks)), ticks] {
+      return std::function<void()>([enqueue = EnqueueAfter(std::move(tasks)), ticks] {
         ticks->Inc();
         enqueue();
       });
