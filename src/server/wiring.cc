@@ -53,12 +53,14 @@ class DataPlaneImpl final : public DataPlane {
     ingest::IngestOptions iopts;
     iopts.region = config.region;
     iopts.account = config.account;
+    iopts.max_request_bytes = config.max_event_bytes;
     ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
                                                RealClock::Get(), iopts);
     api.Register(
         "PutEvents",
-        [this](const boost::json::object& in, const api::RequestContext&, api::JsonReply reply) {
-          ingest_->PutEvents(in, std::move(reply));
+        [this](const boost::json::object& in, const api::RequestContext& ctx,
+               api::JsonReply reply) {
+          ingest_->PutEvents(in, std::move(reply), {ctx.caller_account, ctx.caller_organization});
         },
         api::EventsApi::InputLifetime::kTransient);
     return Status::Ok();
