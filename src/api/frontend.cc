@@ -76,8 +76,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
   if (!target.empty() && req.method != "POST") {
     // AWS JSON operations are POST only.
     http::Response r = EventsError("UnknownOperationException",
-                                   "Operation " + SanitizeUtf8(target) + " is not supported with "
-                                   "HTTP method " + SanitizeUtf8(req.method) + "; use POST.",
+                                   "Operation " + SanitizeUtf8(target) +
+                                       " is not supported with "
+                                       "HTTP method " +
+                                       SanitizeUtf8(req.method) + "; use POST.",
                                    400, request_id);
     if (is_sqs) r.SetHeader("Content-Type", "application/x-amz-json-1.0");
     respond(std::move(r));

@@ -4,7 +4,8 @@
 
 namespace bp {
 
-SlidingWindowLimiter::SlidingWindowLimiter(int rate_per_second) : rate_(std::max(1, rate_per_second)) {}
+SlidingWindowLimiter::SlidingWindowLimiter(int rate_per_second)
+    : rate_(std::max(1, rate_per_second)) {}
 
 size_t SlidingWindowLimiter::FirstInWindow(int64_t now) const {
   // Starts are sorted, so the ones at or before now - 1 s form a prefix.

@@ -67,9 +67,10 @@ EntryBus ResolveEntryBus(std::string_view bus_text, const Caller& caller,
   if (foreign && !registry::PolicyAllowsPutEvents(out.routes->policy, out.routes->arn,
                                                   caller.account, caller.organization)) {
     out.error_code = "AccessDeniedException";
-    out.error_message = "User: arn:aws:iam::" + caller.account +
-                        ":root is not authorized to perform: events:PutEvents on resource: " +
-                        out.routes->arn + " because no resource-based policy allows it.";
+    out.error_message =
+        "User: arn:aws:iam::" + caller.account +
+        ":root is not authorized to perform: events:PutEvents on resource: " + out.routes->arn +
+        " because no resource-based policy allows it.";
     out.routes.reset();
   }
   return out;

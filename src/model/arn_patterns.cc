@@ -9,9 +9,7 @@ namespace {
 bool Lower(char c) { return c >= 'a' && c <= 'z'; }
 bool Digit(char c) { return c >= '0' && c <= '9'; }
 bool Word(char c) { return Lower(c) || Digit(c) || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool BusNameChar(char c) {
-  return Word(c) || c == '/' || c == '.' || c == '-';
-}
+bool BusNameChar(char c) { return Word(c) || c == '/' || c == '.' || c == '-'; }
 
 // Consumes the longest run of `pred` characters (at least `min`); false if shorter.
 bool Run(std::string_view& s, const std::function<bool(char)>& pred, size_t min) {
@@ -33,7 +31,9 @@ bool IsRegion(std::string_view r) {
   if (!Run(r, Lower, 1) || !Literal(r, "-") || !Run(r, Lower, 1) || !Literal(r, "-")) {
     return false;
   }
-  return Run(r, [](char c) { return Word(c) || c == '-'; }, 1) && r.empty();
+  return Run(
+             r, [](char c) { return Word(c) || c == '-'; }, 1) &&
+         r.empty();
 }
 
 // Splits "a:b:c..." at the next ':'.
@@ -57,7 +57,9 @@ bool IsBusArn(std::string_view s) {
   std::string_view account = Field(s, &ok);
   if (!ok || arn != "arn" || partition.substr(0, 3) != "aws" || service != "events") return false;
   partition.remove_prefix(3);
-  if (!Run(partition, [](char c) { return Word(c) || c == '-'; }, 0) || !partition.empty()) {
+  if (!Run(
+          partition, [](char c) { return Word(c) || c == '-'; }, 0) ||
+      !partition.empty()) {
     return false;
   }
   if (!IsRegion(region) || account.size() != 12) return false;
@@ -84,17 +86,25 @@ bool IsConnectionArn(std::string_view s) {
   std::string_view account = Field(s, &ok);
   if (!ok || arn != "arn" || partition.substr(0, 3) != "aws" || service != "events") return false;
   partition.remove_prefix(3);
-  if (!Run(partition, [](char c) { return Lower(c) || c == '-'; }, 0) || !partition.empty()) {
+  if (!Run(
+          partition, [](char c) { return Lower(c) || c == '-'; }, 0) ||
+      !partition.empty()) {
     return false;
   }
-  if (!Run(region, [](char c) { return Lower(c) || Digit(c) || c == '-'; }, 0) || !region.empty()) {
+  if (!Run(
+          region, [](char c) { return Lower(c) || Digit(c) || c == '-'; }, 0) ||
+      !region.empty()) {
     return false;
   }
   if (!account.empty() && (account.size() != 12 || !Run(account, Digit, 12))) return false;
   if (!Literal(s, "connection/")) return false;
-  if (!Run(s, [](char c) { return Word(c) || c == '.' || c == '-'; }, 1)) return false;
+  if (!Run(
+          s, [](char c) { return Word(c) || c == '.' || c == '-'; }, 1))
+    return false;
   if (!Literal(s, "/")) return false;
-  return Run(s, [](char c) { return (Word(c) && c != '_') || c == '-'; }, 1) && s.empty();
+  return Run(
+             s, [](char c) { return (Word(c) && c != '_') || c == '-'; }, 1) &&
+         s.empty();
 }
 
 }  // namespace bp::model

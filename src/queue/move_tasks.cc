@@ -20,7 +20,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kMoveTaskPrefix = "movetask/";
-constexpr size_t kKeptTasksPerSource = 10;  // ListMessageMoveTasks shows at most 10
+constexpr size_t kKeptTasksPerSource = 10;   // ListMessageMoveTasks shows at most 10
 constexpr int kUnlimitedMovesPerStep = 500;  // without a rate, moves per background step
 constexpr int64_t kPollMicros = 100'000;     // re-check in-flight messages this often
 constexpr int64_t kResumeDelayMicros = 1'000'000;
@@ -90,22 +90,22 @@ void QueueService::Impl::StoreMoveTaskLocked(const MoveTask& t, store::WriteBatc
 
 Status QueueService::Impl::LoadMoveTasksLocked() {
   const int64_t resume_at = clock_.MonotonicMicros() + kResumeDelayMicros;
-  return store_.Scan(store::Family::kMeta, kMoveTaskPrefix, store::PrefixEnd(kMoveTaskPrefix),
-                     [&](std::string_view key, std::string_view value) {
-                       auto t = DecodeTask(value);
-                       if (!t) {
-                         log::Error("queue", "undecodable move task", {{"key", key}});
-                         return true;
-                       }
-                       if (t->info.status == "RUNNING" && t->info.max_messages_per_second) {
-                         t->limiter = std::make_unique<SlidingWindowLimiter>(
-                             *t->info.max_messages_per_second);
-                       }
-                       t->not_before_mono = resume_at;  // the window before the restart is unknown
-                       std::string handle = t->info.task_handle;
-                       move_tasks_[handle] = std::move(*t);
-                       return true;
-                     });
+  return store_.Scan(
+      store::Family::kMeta, kMoveTaskPrefix, store::PrefixEnd(kMoveTaskPrefix),
+      [&](std::string_view key, std::string_view value) {
+        auto t = DecodeTask(value);
+        if (!t) {
+          log::Error("queue", "undecodable move task", {{"key", key}});
+          return true;
+        }
+        if (t->info.status == "RUNNING" && t->info.max_messages_per_second) {
+          t->limiter = std::make_unique<SlidingWindowLimiter>(*t->info.max_messages_per_second);
+        }
+        t->not_before_mono = resume_at;  // the window before the restart is unknown
+        std::string handle = t->info.task_handle;
+        move_tasks_[handle] = std::move(*t);
+        return true;
+      });
 }
 
 StatusOr<std::string> QueueService::StartMessageMoveTask(std::string_view source_arn,
@@ -279,8 +279,8 @@ void QueueService::Impl::RunMoveTasksLocked(int64_t now, int64_t mono, store::Wr
     for (uint64_t seq : due) {
       if (t.limiter && !t.limiter->TryAcquire(mono)) break;
       const StoredMessage& m = src.messages.at(seq);
-      const std::string dest_arn =
-          t.info.destination_arn.empty() ? m.content.dead_letter_source_arn : t.info.destination_arn;
+      const std::string dest_arn = t.info.destination_arn.empty() ? m.content.dead_letter_source_arn
+                                                                  : t.info.destination_arn;
       Queue* dst = dest_arn.empty() ? nullptr : FindLocked(dest_arn);
       if (!dst) {
         fail(dest_arn.empty() ? "A message has no source queue to be moved back to."

@@ -241,8 +241,7 @@ StatusOr<std::unique_ptr<QueueService>> QueueService::Open(store::Store& store, 
 
 StatusOr<std::string> QueueService::CreateQueue(std::string_view name,
                                                 const QueueAttributes& attributes,
-                                                std::string_view base_url,
-                                                const QueueTags& tags) {
+                                                std::string_view base_url, const QueueTags& tags) {
   BP_RETURN_IF_ERROR(ValidateQueueTags(tags));
   if (name.ends_with(".fifo")) {
     return QueueError(ErrorKind::kUnsupportedOperation, "FIFO queues are not supported.");
@@ -315,8 +314,8 @@ StatusOr<ListQueuesResult> QueueService::ListQueues(std::string_view prefix,
     after = DecodePageToken(next_token);
     if (!after) return InvalidNextToken();
   }
-  auto it = after ? impl_->queues_.upper_bound(*after)
-                  : impl_->queues_.lower_bound(std::string(prefix));
+  auto it =
+      after ? impl_->queues_.upper_bound(*after) : impl_->queues_.lower_bound(std::string(prefix));
   for (; it != impl_->queues_.end() && it->first.starts_with(prefix); ++it) {
     if (result.queue_urls.size() == limit) {
       if (max_results) result.next_token = EncodePageToken(std::prev(it)->first);

@@ -128,9 +128,10 @@ Status InvalidNextToken() {
   return QueueError(ErrorKind::kInvalidParameterValue, "Invalid or expired next token.");
 }
 
-StatusOr<ListQueuesResult> QueueService::ListDeadLetterSourceQueues(
-    std::string_view queue, std::optional<int> max_results, std::string_view next_token,
-    std::string_view base_url) {
+StatusOr<ListQueuesResult> QueueService::ListDeadLetterSourceQueues(std::string_view queue,
+                                                                    std::optional<int> max_results,
+                                                                    std::string_view next_token,
+                                                                    std::string_view base_url) {
   if (max_results && (*max_results < 1 || *max_results > 1000)) {
     return QueueError(ErrorKind::kInvalidParameterValue,
                       "Value " + std::to_string(*max_results) +

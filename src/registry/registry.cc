@@ -257,7 +257,8 @@ void Registry::RebuildBus(const std::string& bus) {
   auto routes = std::make_shared<BusRoutes>();
   routes->name = bus;
   routes->arn = model::EventBusArn(options_.partition, bus);
-  if (auto b = buses_.find(bus); b != buses_.end()) routes->policy = JsonString(b->second, "Policy");
+  if (auto b = buses_.find(bus); b != buses_.end())
+    routes->policy = JsonString(b->second, "Policy");
   pattern::MatcherBuilder builder;
   std::vector<std::pair<std::string, std::shared_ptr<const TargetRoute>>> target_entries;
   for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus;

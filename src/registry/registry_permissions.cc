@@ -20,8 +20,7 @@ namespace {
 constexpr size_t kMaxPolicyLength = 10240;
 
 bool AllDigits(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool StatementIdChars(std::string_view s) {
@@ -298,12 +297,12 @@ StatusOr<json::object> Registry::RemovePermission(const json::object& in) {
       statements = &s->as_array();
     }
   }
-  auto it = statements ? std::find_if(statements->begin(), statements->end(),
-                                      [&](const json::value& s) {
-                                        return s.is_object() &&
-                                               JsonString(s.as_object(), "Sid") == *sid;
-                                      })
-                       : nullptr;
+  auto it = statements
+                ? std::find_if(statements->begin(), statements->end(),
+                               [&](const json::value& s) {
+                                 return s.is_object() && JsonString(s.as_object(), "Sid") == *sid;
+                               })
+                : nullptr;
   if (!statements || it == statements->end()) {
     return Status::NotFound("Statement with the provided id does not exist.");
   }

@@ -59,9 +59,9 @@ Status ValidateTargetParameterBlocks(const json::object& target, size_t index) {
   }
   BP_RETURN_IF_ERROR(v.Finish());
   static constexpr std::string_view kUnsupported[] = {
-      "EcsParameters",         "BatchParameters",         "KinesisParameters",
-      "RunCommandParameters",  "RedshiftDataParameters",  "SageMakerPipelineParameters",
-      "AppSyncParameters",     "SqsParameters"};
+      "EcsParameters",        "BatchParameters",        "KinesisParameters",
+      "RunCommandParameters", "RedshiftDataParameters", "SageMakerPipelineParameters",
+      "AppSyncParameters",    "SqsParameters"};
   for (std::string_view block : kUnsupported) {
     auto it = target.find(block);
     if (it == target.end() || it->value().is_null()) continue;
@@ -71,8 +71,7 @@ Status ValidateTargetParameterBlocks(const json::object& target, size_t index) {
                                 ": MessageGroupId applies to FIFO queues, and Bridgeport queues "
                                 "are standard queues.");
     }
-    return Status::Validation("Parameter " + std::string(block) + " is not valid for target " +
-                              id +
+    return Status::Validation("Parameter " + std::string(block) + " is not valid for target " + id +
                               ": it configures a target type Bridgeport does not deliver to "
                               "(targets are API destinations, queues and event buses).");
   }

@@ -337,10 +337,16 @@ json::object MessageJson(queue::ReceivedMessage& m) {
 // MessageSystemAttributeName enum; the older AttributeNames take QueueAttributeName values too
 // (which SQS accepts there and ignores for messages).
 Status CheckReceiveAttributeNames(const std::vector<std::string>& names, bool queue_names_too) {
-  static constexpr std::string_view kSystem[] = {
-      "All",           "SenderId",       "SentTimestamp",  "ApproximateReceiveCount",
-      "ApproximateFirstReceiveTimestamp", "SequenceNumber", "MessageDeduplicationId",
-      "MessageGroupId", "AWSTraceHeader", "DeadLetterQueueSourceArn"};
+  static constexpr std::string_view kSystem[] = {"All",
+                                                 "SenderId",
+                                                 "SentTimestamp",
+                                                 "ApproximateReceiveCount",
+                                                 "ApproximateFirstReceiveTimestamp",
+                                                 "SequenceNumber",
+                                                 "MessageDeduplicationId",
+                                                 "MessageGroupId",
+                                                 "AWSTraceHeader",
+                                                 "DeadLetterQueueSourceArn"};
   for (const auto& n : names) {
     bool ok = std::find(std::begin(kSystem), std::end(kSystem), n) != std::end(kSystem);
     if (!ok && queue_names_too) ok = queue::IsKnownQueueAttributeName(n);

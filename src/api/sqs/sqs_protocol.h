@@ -39,8 +39,7 @@ StatusOr<std::optional<std::string>> OptString(const boost::json::object& in,
                                                std::string_view name);
 StatusOr<std::string> ReqString(const boost::json::object& in, std::string_view name);
 StatusOr<std::optional<int>> OptInt(const boost::json::object& in, std::string_view name);
-StatusOr<std::vector<std::string>> StringList(const boost::json::object& in,
-                                              std::string_view name);
+StatusOr<std::vector<std::string>> StringList(const boost::json::object& in, std::string_view name);
 StatusOr<queue::QueueAttributes> StringMap(const boost::json::object& in, std::string_view name);
 // The queue addressed by the request: QueueUrl, else the URL path the request was sent to.
 StatusOr<std::string> QueueRef(const boost::json::object& in, const OpEnv& env);

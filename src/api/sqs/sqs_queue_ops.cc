@@ -15,8 +15,8 @@ OpResult ListDeadLetterSourceQueues(const json::object& in, const OpEnv& env) {
   BP_ASSIGN_OR_RETURN(auto queue, QueueRef(in, env));
   BP_ASSIGN_OR_RETURN(auto max, OptInt(in, "MaxResults"));
   BP_ASSIGN_OR_RETURN(auto token, OptString(in, "NextToken"));
-  BP_ASSIGN_OR_RETURN(auto r, env.queues.ListDeadLetterSourceQueues(queue, max, token.value_or(""),
-                                                                    env.base_url));
+  BP_ASSIGN_OR_RETURN(
+      auto r, env.queues.ListDeadLetterSourceQueues(queue, max, token.value_or(""), env.base_url));
   json::array urls;
   for (auto& u : r.queue_urls) urls.emplace_back(u);
   json::object out{{"queueUrls", std::move(urls)}};
