@@ -85,7 +85,10 @@ class EventsParityTest(unittest.TestCase):
         event = {"id": "1", "source": "deep", "detail-type": "t", "account": OWN,
                  "region": "us-east-1", "time": "2024-01-01T00:00:00Z", "resources": [],
                  "detail": detail}
-        pattern = {"detail": {"n": {"n": {"n": {"exists": True}}}}}
+        pattern = {"leaf": [1]}
+        for _ in range(60):
+            pattern = {"n": pattern}
+        pattern = {"detail": pattern}
         out = self.events.test_event_pattern(EventPattern=json.dumps(pattern),
                                              Event=json.dumps(event))
         self.assertTrue(out["Result"])

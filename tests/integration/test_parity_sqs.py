@@ -80,6 +80,7 @@ class SqsParityTest(unittest.TestCase):
                          {"env": "prod", "x": "1"})
         self.server.restart()
         self.sqs = harness.client(self.server, "sqs")
+        url = self.sqs.get_queue_url(QueueName="tagged")["QueueUrl"]  # the port may change
         self.assertEqual(self.sqs.list_queue_tags(QueueUrl=url)["Tags"],
                          {"env": "prod", "x": "1"})
         # Query protocol, as the old CLI sends it.
@@ -256,6 +257,8 @@ class SqsParityTest(unittest.TestCase):
         self.server.kill9()
         self.server.start()
         self.sqs = harness.client(self.server, "sqs")
+        src = self.sqs.get_queue_url(QueueName="psrc")["QueueUrl"]  # the port may change
+        dlq = self.sqs.get_queue_url(QueueName="pdlq")["QueueUrl"]
         task = self.tasks(dlq_arn)[0]
         self.assertIn(task["Status"], ("RUNNING", "COMPLETED"))
         harness.wait_until(lambda: self.tasks(dlq_arn)[0]["Status"] == "COMPLETED", 30)
