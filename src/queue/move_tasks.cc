@@ -249,6 +249,17 @@ int64_t QueueService::Impl::MoveTaskWaitLocked(int64_t now, int64_t mono) const 
 
 void QueueService::Impl::RunMoveTasksLocked(int64_t now, int64_t mono, store::WriteBatch& batch) {
   bool moved_any = false;
+  // Finished tasks of a deleted source queue go with it.
+  for (auto it = move_tasks_.begin(); it != move_tasks_.end();) {
+    auto q = queues_.find(std::string(QueueNameFromRef(it->second.info.source_arn)));
+    bool gone = q == queues_.end() || q->second->def.id != it->second.source_queue_id;
+    if (gone && !Active(it->second)) {
+      batch.Delete(store::Family::kMeta, TaskKey(it->first));
+      it = move_tasks_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto& [handle, t] : move_tasks_) {
     if (t.info.status == "CANCELLING") {
       t.info.status = "CANCELLED";
