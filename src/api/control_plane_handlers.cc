@@ -19,7 +19,8 @@ void Add(EventsApi& api, registry::Registry& registry, const char* op, Method me
 }
 
 // TestEventPattern: {EventPattern, Event} -> {Result}. The event must carry the envelope fields
-// AWS requires.
+// AWS requires (id, account, source, time, region, detail-type); `resources` and `detail` may be
+// absent, as on AWS. It may nest as deeply as an event PutEvents accepts.
 StatusOr<json::object> TestEventPattern(const json::object& in) {
   model::Input input(in);
   BP_ASSIGN_OR_RETURN(auto pattern, input.String("EventPattern"));
@@ -27,20 +28,18 @@ StatusOr<json::object> TestEventPattern(const json::object& in) {
   model::Validator v;
   v.NotNull("eventPattern", pattern.has_value());
   v.NotNull("event", event.has_value());
+  if (pattern) v.Length("eventPattern", *pattern, 0, 4096);  // botocore's EventPattern shape
   BP_RETURN_IF_ERROR(v.Finish());
+  json::parse_options opts;
+  opts.max_depth = 1002;
   json::error_code ec;
-  json::value ev = json::parse(*event, ec);
+  json::value ev = json::parse(*event, ec, {}, opts);
   if (ec || !ev.is_object()) return Status::Validation("Parameter Event is not valid.");
   for (const char* field : {"id", "account", "source", "time", "region", "detail-type"}) {
     if (!ev.as_object().contains(field)) {
       return Status::Validation("Parameter Event is not valid: the event must contain the field " +
                                 std::string(field) + ".");
     }
-  }
-  if (auto r = ev.as_object().find("resources");
-      r == ev.as_object().end() || !r->value().is_array()) {
-    return Status::Validation(
-        "Parameter Event is not valid: the event must contain a resources array.");
   }
   BP_ASSIGN_OR_RETURN(bool matched, pattern::MatchesOne(*pattern, *event));
   json::object out;
@@ -81,6 +80,8 @@ void RegisterControlPlane(EventsApi& api, registry::Registry& r) {
   Add(api, r, "TagResource", &R::TagResource);
   Add(api, r, "UntagResource", &R::UntagResource);
   Add(api, r, "ListTagsForResource", &R::ListTagsForResource);
+  Add(api, r, "PutPermission", &R::PutPermission);
+  Add(api, r, "RemovePermission", &R::RemovePermission);
   api.Register("TestEventPattern", [](const json::object& in, const RequestContext&,
                                       JsonReply reply) { reply(TestEventPattern(in)); });
 }

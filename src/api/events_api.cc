@@ -36,6 +36,8 @@ std::string_view ExceptionName(StatusCode code) {
       return "InvalidStateException";
     case StatusCode::kOperationDisabled:
       return "OperationDisabledException";
+    case StatusCode::kPolicyLengthExceeded:
+      return "PolicyLengthExceededException";
     case StatusCode::kThrottled:
       return "ThrottlingException";
     case StatusCode::kUnavailable:

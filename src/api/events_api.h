@@ -19,6 +19,10 @@ struct RequestContext {
   std::string account;
   std::string host;  // Host header, for URLs in replies
   bool loopback = false;
+  // The signing key's account when it is configured as another account's (--key-account),
+  // else empty (the server's own account).
+  std::string caller_account;
+  std::string caller_organization;
 };
 
 using JsonReply = std::function<void(StatusOr<boost::json::object>)>;

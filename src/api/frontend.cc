@@ -73,6 +73,18 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     }
     return;
   }
+  if (!target.empty() && req.method != "POST") {
+    // AWS JSON operations are POST only.
+    http::Response r = EventsError("UnknownOperationException",
+                                   "Operation " + SanitizeUtf8(target) +
+                                       " is not supported with "
+                                       "HTTP method " +
+                                       SanitizeUtf8(req.method) + "; use POST.",
+                                   400, request_id);
+    if (is_sqs) r.SetHeader("Content-Type", "application/x-amz-json-1.0");
+    respond(std::move(r));
+    return;
+  }
   if (!ready_.load() || draining_.load()) {
     respond(
         EventsError("ServiceUnavailableException",
@@ -113,13 +125,27 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
                         400, request_id));
     return;
   }
+  std::string operation(target.substr(kEventsPrefix.size()));
   RequestContext ctx;
+  if (auto k = options_.key_accounts.find(auth.access_key);
+      k != options_.key_accounts.end() && k->second.first != options_.account) {
+    ctx.caller_account = k->second.first;
+    ctx.caller_organization = k->second.second;
+    if (operation != "PutEvents") {
+      respond(EventsError("AccessDeniedException",
+                          "User: arn:aws:iam::" + ctx.caller_account +
+                              ":root is not authorized to perform: events:" +
+                              SanitizeUtf8(operation) + " in account " + options_.account +
+                              " (keys of other accounts may only call PutEvents).",
+                          400, request_id));
+      return;
+    }
+  }
   ctx.request_id = std::move(request_id);
   ctx.region = options_.region;
   ctx.account = options_.account;
   ctx.host = std::string(req.Header("host"));
   ctx.loopback = req.remote_is_loopback;
-  std::string operation(target.substr(kEventsPrefix.size()));
   events_.Handle(operation, req, ctx, std::move(respond));
 }
 

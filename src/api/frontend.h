@@ -21,6 +21,9 @@ struct FrontendOptions {
   // Bearer token for /_bridgeport/ outside loopback dev mode (empty: admin API only on loopback).
   std::string admin_token;
   bool dev_mode = true;  // listener bound to loopback
+  // Access keys of other accounts: id -> (account, organization). Such callers may only call
+  // PutEvents (AccessDeniedException otherwise); ingest checks the bus policy.
+  std::map<std::string, std::pair<std::string, std::string>> key_accounts;
 };
 
 // Hooks to the other protocol handlers; any may be empty.

@@ -26,6 +26,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "InvalidState";
     case StatusCode::kOperationDisabled:
       return "OperationDisabled";
+    case StatusCode::kPolicyLengthExceeded:
+      return "PolicyLengthExceeded";
     case StatusCode::kThrottled:
       return "Throttled";
     case StatusCode::kUnavailable:

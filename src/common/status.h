@@ -26,6 +26,7 @@ enum class StatusCode {
   kIllegalStatus,           // IllegalStatusException
   kInvalidState,            // InvalidStateException
   kOperationDisabled,       // OperationDisabledException
+  kPolicyLengthExceeded,    // PolicyLengthExceededException
   kThrottled,               // ThrottlingException
   kUnavailable,             // service starting/draining, store full (retryable)
   kIoError,                 // the store or a file failed

@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "delivery/task_record.h"
+#include "ingest/bus_access.h"
 #include "ingest/detail_json.h"
 #include "model/arn.h"
 #include "model/validation.h"
@@ -189,7 +190,7 @@ StatusOr<std::vector<delivery::NewTask>> Ingest::Fanout(const std::string& bus,
   return tasks;
 }
 
-void Ingest::PutEvents(const json::object& request, Reply reply) {
+void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& caller) {
   auto entries_it = request.find("Entries");
   if (entries_it == request.end() || entries_it->value().is_null()) {
     reply(
@@ -211,6 +212,10 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
                         : "less than or equal to " + std::to_string(options_.max_entries))));
     return;
   }
+  if (Status names = ValidateEntryBusNames(entries); !names.ok()) {
+    reply(names);
+    return;
+  }
   // Request size as AWS counts it.
   size_t total = 0;
   for (const auto& e : entries) {
@@ -230,7 +235,7 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     }
     if (o.contains("Time")) total += 14;
   }
-  if (total >= options_.max_request_bytes) {
+  if (total > options_.max_request_bytes) {
     reply(Status::Validation("Total size of the entries in the request is over the limit."));
     return;
   }
@@ -285,15 +290,6 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
           "Parameter TraceHeader is not valid. Reason: TraceHeader is longer than 500 characters.");
       continue;
     }
-    std::string bus = "default";
-    if (has_bus && !bus_text.empty()) {
-      auto name = model::BusNameFromNameOrArn(bus_text);
-      if (!name) {
-        fail("InvalidArgument", "Parameter EventBusName is not valid.");
-        continue;
-      }
-      bus = *name;
-    }
     int64_t event_time = now_ms / 1000;
     if (auto t = o.find("Time"); t != o.end() && !t->value().is_null()) {
       const auto& tv = t->value();
@@ -330,11 +326,14 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
       fail("InvalidArgument", "Parameter Resources is not valid: it must be a list of strings.");
       continue;
     }
-    auto routes = registry_.Routes(bus);
-    if (!routes) {
-      fail("ResourceNotFoundException", "Event bus " + bus + " does not exist.");
+    EntryBus target = ResolveEntryBus(has_bus ? bus_text : "", caller,
+                                      {options_.region, options_.account}, registry_);
+    if (!target.routes) {
+      fail(std::move(target.error_code), std::move(target.error_message));
       continue;
     }
+    const registry::BusRoutes* routes = target.routes.get();
+    const std::string& bus = routes->name;
     r.event_id = NewUuid();
     std::string env;
     env.reserve(detail.size() + 256);
@@ -345,7 +344,7 @@ void Ingest::PutEvents(const json::object& request, Reply reply) {
     env += ",\"source\":";
     AppendJsonString(env, source);
     env += ",\"account\":\"";
-    env += options_.account;
+    env += caller.account.empty() ? options_.account : caller.account;  // the sender's
     env += "\",\"time\":\"";
     env += FormatIso8601(event_time);
     env += "\",\"region\":\"";

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "delivery/engine.h"
+#include "ingest/bus_access.h"
 #include "metrics/metrics.h"
 #include "registry/registry.h"
 #include "store/store.h"
@@ -27,7 +28,8 @@ struct IngestOptions {
   std::string region = "us-east-1";
   std::string account = "000000000000";
   int max_entries = 10;
-  size_t max_request_bytes = 256 * 1024;
+  // Total entry size limit (SPEC §4): AWS's 1 MiB since January 2026; configurable.
+  size_t max_request_bytes = 1024 * 1024;
 };
 
 using Reply = std::function<void(StatusOr<boost::json::object>)>;
@@ -38,7 +40,8 @@ class Ingest {
          metrics::Registry& metrics, const Clock& clock, IngestOptions options);
 
   // The PutEvents operation; `reply` runs once the accepted entries are durable.
-  void PutEvents(const boost::json::object& request, Reply reply);
+  // `caller` is the signing account (empty: the server's own); see bus_access.h.
+  void PutEvents(const boost::json::object& request, Reply reply, const Caller& caller = {});
 
   // Archives of the buses: PutEvents adds an archive copy of each accepted event to its batch.
   // Set once before serving; may stay null (no archiving).

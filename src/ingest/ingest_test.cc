@@ -184,10 +184,11 @@ class IngestTest : public ::testing::Test {
     ASSERT_EQ((*r)["FailedEntryCount"].as_int64(), 0) << json::serialize(*r);
   }
 
-  StatusOr<json::object> Put(const json::object& request) {
+  StatusOr<json::object> Put(const json::object& request, const Caller& caller = {}) {
     std::promise<StatusOr<json::object>> p;
     auto f = p.get_future();
-    ingest_->PutEvents(request, [&p](StatusOr<json::object> r) { p.set_value(std::move(r)); });
+    ingest_->PutEvents(
+        request, [&p](StatusOr<json::object> r) { p.set_value(std::move(r)); }, caller);
     if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
       ADD_FAILURE() << "PutEvents did not reply";
       return Status::Internal("no reply");
@@ -397,10 +398,10 @@ TEST_F(IngestTest, WholeRequestErrors) {
   EXPECT_EQ(store_->async_writes(), 0u);
 }
 
-TEST_F(IngestTest, TotalSizeLimitIsStrictlyBelow256KiB) {
+TEST_F(IngestTest, TotalSizeLimitIsOneMiB) {
   Rule("r1", R"({"source":["s"]})");
   Target("r1", "a", kQ1);
-  constexpr size_t kLimit = 256 * 1024;
+  constexpr size_t kLimit = 1024 * 1024;
   // Source (1) + DetailType (1) + Detail + Resources (5) + 14 for Time, as AWS counts.
   auto entry = [](size_t total) {
     json::object e;
@@ -415,16 +416,16 @@ TEST_F(IngestTest, TotalSizeLimitIsStrictlyBelow256KiB) {
     return e;
   };
   json::object over;
-  over["Entries"] = json::array{entry(kLimit)};
+  over["Entries"] = json::array{entry(kLimit + 1)};
   auto r = Put(over);
   EXPECT_EQ(r.status().code(), StatusCode::kValidation);
   EXPECT_EQ(r.status().message(), "Total size of the entries in the request is over the limit.");
   // The sum counts over all entries.
   json::object split;
-  split["Entries"] = json::array{entry(kLimit / 2), entry(kLimit / 2)};
+  split["Entries"] = json::array{entry(kLimit / 2), entry(kLimit / 2 + 1)};
   EXPECT_EQ(Put(split).status().code(), StatusCode::kValidation);
 
-  auto ok = PutOk(json::array{entry(kLimit - 1)});
+  auto ok = PutOk(json::array{entry(kLimit)});
   EXPECT_EQ(ok["FailedEntryCount"].as_int64(), 0) << json::serialize(ok);
   EXPECT_EQ(StoredTasks().size(), 1u);
 }
@@ -567,6 +568,52 @@ TEST_F(IngestTest, FailedCommitFailsOnlyTheEntriesThatNeededIt) {
   EXPECT_EQ(out[2].at("ErrorCode").as_string(), "InvalidArgument");
   EXPECT_TRUE(engine_->tasks().empty());
   EXPECT_TRUE(StoredTasks().empty());
+}
+
+TEST_F(IngestTest, BusArnsOfOtherAccountsAndMalformedNames) {
+  Rule("r1", R"({"source":["shop"]})");
+  Target("r1", "a", kQ1);
+  json::object foreign = Entry();
+  foreign["EventBusName"] = "arn:aws:events:us-east-1:999999999999:event-bus/default";
+  auto reply = PutOk(json::array{foreign, Entry()});
+  EXPECT_EQ(reply["FailedEntryCount"].as_int64(), 1);
+  EXPECT_EQ(reply["Entries"].as_array()[0].at("ErrorCode").as_string(),
+            "ResourceNotFoundException");
+  EXPECT_EQ(StoredTasks().size(), 1u);
+  json::object malformed = Entry();
+  malformed["EventBusName"] = "arn:aws:events:us-east-1:123:event-bus/default";
+  json::object req;
+  req["Entries"] = json::array{Entry(), malformed};
+  auto r = Put(req);
+  EXPECT_EQ(r.status().code(), StatusCode::kValidation);
+  EXPECT_NE(r.status().message().find("'entries.2.member.eventBusName'"), std::string::npos);
+}
+
+TEST_F(IngestTest, OtherAccountsNeedTheBusPolicy) {
+  Rule("r1", R"({"source":["shop"]})");
+  Target("r1", "a", kQ1);
+  const Caller other{"111122223333", ""};
+  json::object e = Entry();
+  e["EventBusName"] = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+  json::object req;
+  req["Entries"] = json::array{e, Entry()};
+  auto denied = Put(req, other);
+  ASSERT_TRUE(denied.ok());
+  const auto& out = (*denied)["Entries"].as_array();
+  EXPECT_EQ(out[0].at("ErrorCode").as_string(), "AccessDeniedException");
+  EXPECT_EQ(out[1].at("ErrorCode").as_string(), "ResourceNotFoundException");  // by name
+  ASSERT_TRUE(registry_
+                  ->PutPermission(J(R"({"Action":"events:PutEvents","Principal":"111122223333",
+                                      "StatementId":"s"})"))
+                  .ok());
+  req["Entries"] = json::array{e};
+  auto allowed = Put(req, other);
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_EQ((*allowed)["FailedEntryCount"].as_int64(), 0) << json::serialize(*allowed);
+  auto stored = StoredTasks();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_NE(stored.begin()->second.event_json.find("\"account\":\"111122223333\""),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "model/arn.h"
+#include "model/arn_patterns.h"
 #include "model/validation.h"
 
 namespace bp::model {
@@ -36,6 +37,32 @@ TEST(ArnTest, FormatsAndParses) {
   ASSERT_TRUE(q);
   EXPECT_EQ(q->service, "sqs");
   EXPECT_EQ(q->type, "q1");
+}
+
+TEST(ArnPatternTest, EventBusNameOrArn) {
+  for (const char* ok :
+       {"default", "a/b", "orders.v1", "arn:aws:events:us-east-1:000000000000:event-bus/x",
+        "arn:aws-cn:events:cn-north-1:123456789012:event-bus/a/b",
+        "arn:aws:events:us-gov-west-1:123456789012:event-bus/x"}) {
+    EXPECT_TRUE(IsEventBusNameOrArn(ok)) << ok;
+  }
+  for (const char* bad : {"", "a b", "arn:aws:events:us-east-1:123:event-bus/x",
+                          "arn:aws:events:useast1:000000000000:event-bus/x",
+                          "arn:aws:sqs:us-east-1:000000000000:event-bus/x",
+                          "arn:aws:events:us-east-1:000000000000:rule/x",
+                          "arn:aws:events:us-east-1:000000000000:event-bus/"}) {
+    EXPECT_FALSE(IsEventBusNameOrArn(bad)) << bad;
+  }
+}
+
+TEST(ArnPatternTest, ConnectionArn) {
+  EXPECT_TRUE(IsConnectionArn("arn:aws:events:us-east-1:000000000000:connection/c/0a-b"));
+  EXPECT_TRUE(IsConnectionArn("arn:aws:events::000000000000:connection/c.1/x"));
+  EXPECT_TRUE(IsConnectionArn("arn:aws:events:us-east-1::connection/c/x"));
+  EXPECT_FALSE(IsConnectionArn("arn:aws:events:us-east-1:1:connection/c/x"));
+  EXPECT_FALSE(IsConnectionArn("arn:aws:events:us-east-1:000000000000:connection/c"));
+  EXPECT_FALSE(IsConnectionArn("arn:aws:events:us-east-1:000000000000:connection/c/x_y"));
+  EXPECT_FALSE(IsConnectionArn("connection/c/x"));
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ namespace bp::pattern {
 StatusOr<bool> MatchesOne(std::string_view pattern_json, std::string_view event_json) {
   BP_ASSIGN_OR_RETURN(auto pattern, CompilePattern(pattern_json));
   boost::json::parse_options opts;
-  opts.max_depth = 1000;
+  opts.max_depth = 1002;  // a Detail PutEvents accepts (1000 levels + containers) in its envelope
   boost::system::error_code ec;
   boost::json::monotonic_resource mr;
   const boost::json::value v = boost::json::parse(event_json, ec, &mr, opts);

@@ -87,7 +87,9 @@ class Pattern {
 };
 
 // Limits (documented in docs/semantics.md).
-inline constexpr size_t kMaxPatternChars = 2048;
+// botocore's EventPattern shape allows 4096; a rule's pattern is also held to the configured quota
+// (2048 by default, as AWS's adjustable quota) in the registry.
+inline constexpr size_t kMaxPatternChars = 4096;
 inline constexpr int kMaxWildcardStars = 5;
 inline constexpr size_t kMaxOrAlternatives = 256;
 

@@ -230,8 +230,8 @@ TEST(PatternTest, Validation) {
   EXPECT_EQ(Reason(R"({"a":[{"exists":"yes"}]})"),
             "exists match pattern must be either true or false.");
   EXPECT_EQ(Reason("{}"), "Empty pattern is not allowed");
-  std::string long_pattern = R"({"a":[")" + std::string(2100, 'x') + R"("]})";
-  EXPECT_NE(Reason(long_pattern).find("at most 2048"), std::string::npos);
+  std::string long_pattern = R"({"a":[")" + std::string(4100, 'x') + R"("]})";
+  EXPECT_NE(Reason(long_pattern).find("at most 4096"), std::string::npos);
 }
 
 TEST(PatternTest, MatchesOneRejectsNonObjectEvents) {

@@ -5,7 +5,7 @@
 namespace bp::queue {
 namespace {
 
-constexpr std::array<std::string_view, 18> kNames = {
+constexpr std::array<std::string_view, 19> kNames = {
     "",
     "QueueDoesNotExist",
     "QueueNameExists",
@@ -24,6 +24,7 @@ constexpr std::array<std::string_view, 18> kNames = {
     "InvalidBatchEntryId",
     "BatchRequestTooLong",
     "OverLimit",
+    "ResourceNotFoundException",
 };
 
 }  // namespace
@@ -34,6 +35,7 @@ Status QueueError(ErrorKind kind, std::string_view message) {
   StatusCode code = StatusCode::kValidation;
   switch (kind) {
     case ErrorKind::kQueueDoesNotExist:
+    case ErrorKind::kResourceNotFound:
       code = StatusCode::kNotFound;
       break;
     case ErrorKind::kQueueNameExists:

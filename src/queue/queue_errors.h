@@ -32,6 +32,7 @@ enum class ErrorKind {
   kInvalidBatchEntryId,
   kBatchRequestTooLong,
   kOverLimit,
+  kResourceNotFound,  // ResourceNotFoundException (message move tasks)
 };
 
 // The SQS shape name, e.g. "QueueDoesNotExist" (empty for kNone).

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/sliding_window_limiter.h"
 #include "queue/queue_attributes.h"
 #include "queue/queue_service.h"
 #include "queue/record_codec.h"
@@ -37,11 +38,28 @@ struct Queue {
   bool purged_once = false;
 };
 
+// A message move task (move_tasks.cc). Stored as kMeta "movetask/<handle>" (JSON), rewritten in
+// the same batch as every step's moves, so progress and moves are atomic.
+struct MoveTask {
+  MoveTaskInfo info;
+  uint64_t source_queue_id = 0;
+  uint64_t last_seq = 0;  // messages of the source with seq <= last_seq are moved (the snapshot)
+  std::unique_ptr<SlidingWindowLimiter> limiter;  // running tasks with a rate
+  int64_t not_before_mono = 0;                    // resumed tasks wait 1 s (window unknown)
+};
+
 struct LongPoll {
   ReceiveRequest request;
   ReceiveCallback done;
   int64_t deadline_micros;  // monotonic
 };
+
+// Tag rules (queue_tags.cc): at most 50, keys 1-128, values 0-256, no "aws:" keys.
+Status ValidateQueueTags(const QueueTags& tags);
+// Opaque, checked NextTokens for ListQueues / ListDeadLetterSourceQueues (queue_tags.cc).
+std::string EncodePageToken(std::string_view last_name);
+std::optional<std::string> DecodePageToken(std::string_view token);
+Status InvalidNextToken();
 
 // Batch-wide rules shared by the three batch calls: 1-10 entries, valid and distinct ids.
 Status ValidateBatchIds(const std::vector<std::string>& ids, std::string_view entry_name);
@@ -76,6 +94,14 @@ class QueueService::Impl {
                                                                    std::string_view handle);
   void ThreadLoop();
   void RunPendingWork();
+
+  // --- move_tasks.cc ---
+  Status LoadMoveTasksLocked();
+  // Moves what the running tasks may move now; changes go into `batch`.
+  void RunMoveTasksLocked(int64_t now, int64_t mono, store::WriteBatch& batch);
+  // Microseconds until a running task can move its next message (a large value if none).
+  int64_t MoveTaskWaitLocked(int64_t now, int64_t mono) const;
+  void StoreMoveTaskLocked(const MoveTask& t, store::WriteBatch& batch) const;
   // Wakes the background thread (a message may be visible, a queue gone, settings changed).
   void KickLocked() {
     kicked_ = true;
@@ -90,6 +116,7 @@ class QueueService::Impl {
   std::condition_variable cv_;                            // wakes the background thread
   std::map<std::string, std::unique_ptr<Queue>> queues_;  // GUARDED_BY(mu_), by name
   std::list<LongPoll> long_polls_;                        // GUARDED_BY(mu_)
+  std::map<std::string, MoveTask> move_tasks_;            // GUARDED_BY(mu_), by handle
   uint64_t next_queue_id_ = 1;                            // GUARDED_BY(mu_)
   uint64_t next_seq_ = 1;                                 // GUARDED_BY(mu_)
   int64_t last_sweep_micros_ = 0;                         // GUARDED_BY(mu_)

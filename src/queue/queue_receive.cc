@@ -328,6 +328,7 @@ void QueueService::Impl::RunPendingWork() {
       }
       it = long_polls_.erase(it);
     }
+    RunMoveTasksLocked(now, mono, batch);
     if (!batch.empty()) {
       store_.WriteAsync(std::move(batch), [after_write = std::move(after_write)](Status s) mutable {
         if (!s.ok()) log::Error("queue", "store write failed", {{"error", s.ToString()}});
@@ -386,6 +387,7 @@ void QueueService::Impl::ThreadLoop() {
         wait = std::min(wait, q->by_visible.begin()->first - now);
       }
     }
+    wait = std::min(wait, MoveTaskWaitLocked(now, mono));
     wait = std::max<int64_t>(wait, 1000);
     if (!kicked_) {
       cv_.wait_for(lock, std::chrono::microseconds(wait), [this] { return kicked_ || stopping_; });

@@ -92,6 +92,7 @@ Status QueueService::Impl::Load() {
   uint64_t stored_next = 0;
   if (next_id) std::from_chars(next_id->data(), next_id->data() + next_id->size(), stored_next);
   next_queue_id_ = std::max(next_queue_id_, stored_next);
+  BP_RETURN_IF_ERROR(LoadMoveTasksLocked());
 
   std::unordered_map<uint64_t, Queue*> by_id;
   for (auto& [name, q] : queues_) by_id[q->def.id] = q.get();
@@ -240,7 +241,8 @@ StatusOr<std::unique_ptr<QueueService>> QueueService::Open(store::Store& store, 
 
 StatusOr<std::string> QueueService::CreateQueue(std::string_view name,
                                                 const QueueAttributes& attributes,
-                                                std::string_view base_url) {
+                                                std::string_view base_url, const QueueTags& tags) {
+  BP_RETURN_IF_ERROR(ValidateQueueTags(tags));
   if (name.ends_with(".fifo")) {
     return QueueError(ErrorKind::kUnsupportedOperation, "FIFO queues are not supported.");
   }
@@ -274,6 +276,7 @@ StatusOr<std::string> QueueService::CreateQueue(std::string_view name,
     if (!v.empty()) q->def.attributes[k] = v;
   }
   q->settings = QueueSettings::From(q->def.attributes);
+  q->def.tags = tags;
   store::WriteBatch batch;
   batch.Put(store::Family::kMeta, std::string(kQueueMetaPrefix) + q->def.name,
             EncodeQueueDefinition(q->def));
@@ -306,11 +309,16 @@ StatusOr<ListQueuesResult> QueueService::ListQueues(std::string_view prefix,
   std::lock_guard<std::mutex> lock(impl_->mu_);
   ListQueuesResult result;
   size_t limit = max_results.value_or(1000);
-  auto it = next_token.empty() ? impl_->queues_.lower_bound(std::string(prefix))
-                               : impl_->queues_.upper_bound(std::string(next_token));
+  std::optional<std::string> after;
+  if (!next_token.empty()) {
+    after = DecodePageToken(next_token);
+    if (!after) return InvalidNextToken();
+  }
+  auto it =
+      after ? impl_->queues_.upper_bound(*after) : impl_->queues_.lower_bound(std::string(prefix));
   for (; it != impl_->queues_.end() && it->first.starts_with(prefix); ++it) {
     if (result.queue_urls.size() == limit) {
-      if (max_results) result.next_token = std::prev(it)->first;
+      if (max_results) result.next_token = EncodePageToken(std::prev(it)->first);
       break;
     }
     result.queue_urls.push_back(impl_->UrlFor(base_url, it->first));

@@ -113,6 +113,21 @@ struct ListQueuesResult {
   std::string next_token;  // empty when there are no more
 };
 
+using QueueTags = std::map<std::string, std::string>;
+
+// One message move task (StartMessageMoveTask), as ListMessageMoveTasks shows it.
+struct MoveTaskInfo {
+  std::string task_handle;
+  std::string status;  // RUNNING, COMPLETED, CANCELLING, CANCELLED, FAILED
+  std::string source_arn;
+  std::string destination_arn;                 // empty: each message's original source queue
+  std::optional<int> max_messages_per_second;  // unset: as fast as the service moves them
+  int64_t moved = 0;
+  int64_t to_move = 0;
+  std::string failure_reason;
+  int64_t started_millis = 0;
+};
+
 // A message made ready to be written in the caller's own batch (dead letters, SQS targets).
 // Opaque to callers; valid until OnCommitted.
 struct PreparedMessage {
@@ -133,9 +148,11 @@ class QueueService {
   QueueService& operator=(const QueueService&) = delete;
 
   // `base_url` is "{scheme}://{host}" of the request; queue URLs are base_url/account/name.
+  // `tags` are set on a new queue (an existing queue's tags are left as they are).
   [[nodiscard]] StatusOr<std::string> CreateQueue(std::string_view name,
                                                   const QueueAttributes& attributes,
-                                                  std::string_view base_url);
+                                                  std::string_view base_url,
+                                                  const QueueTags& tags = {});
   [[nodiscard]] StatusOr<std::string> GetQueueUrl(std::string_view name, std::string_view base_url);
   // max_results 1-1000 (unset: up to 1000, no NextToken).
   [[nodiscard]] StatusOr<ListQueuesResult> ListQueues(std::string_view prefix,
@@ -149,9 +166,30 @@ class QueueService {
                                           const QueueAttributes& attributes);
   [[nodiscard]] Status DeleteQueue(std::string_view queue);
   [[nodiscard]] Status PurgeQueue(std::string_view queue);
-  // The names of queues whose RedrivePolicy targets `queue`.
+  // The names of queues whose RedrivePolicy targets `queue`, paged like ListQueues.
   [[nodiscard]] StatusOr<std::vector<std::string>> ListDeadLetterSourceQueues(
       std::string_view queue);
+  [[nodiscard]] StatusOr<ListQueuesResult> ListDeadLetterSourceQueues(
+      std::string_view queue, std::optional<int> max_results, std::string_view next_token,
+      std::string_view base_url);
+
+  // Tags (queue_tags.cc): at most 50 per queue, keys 1-128 and values 0-256 characters.
+  [[nodiscard]] Status TagQueue(std::string_view queue, const QueueTags& tags);
+  [[nodiscard]] Status UntagQueue(std::string_view queue, const std::vector<std::string>& keys);
+  [[nodiscard]] StatusOr<QueueTags> ListQueueTags(std::string_view queue);
+
+  // Message move tasks (move_tasks.cc): move the messages a dead-letter queue holds when the task
+  // starts back to their source queues (or to `destination_arn`), at most
+  // `max_messages_per_second` in any one-second window (1-500). One running task per source.
+  // Durable: a task and its progress survive a restart and it resumes (after 1 s).
+  [[nodiscard]] StatusOr<std::string> StartMessageMoveTask(
+      std::string_view source_arn, std::optional<std::string> destination_arn,
+      std::optional<int> max_messages_per_second);
+  // Most recent first; max_results 1-10 (default 1).
+  [[nodiscard]] StatusOr<std::vector<MoveTaskInfo>> ListMessageMoveTasks(
+      std::string_view source_arn, std::optional<int> max_results);
+  // Returns the number of messages moved so far; the task ends CANCELLED.
+  [[nodiscard]] StatusOr<int64_t> CancelMessageMoveTask(std::string_view task_handle);
 
   [[nodiscard]] StatusOr<SendResult> SendMessage(std::string_view queue, SendRequest request);
   // Whole-request errors (empty, too many, duplicate/invalid ids, too long) fail the call.

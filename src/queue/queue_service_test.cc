@@ -456,5 +456,58 @@ TEST_F(QueueServiceTest, PreparedMessageIsWrittenWithCallersBatch) {
   EXPECT_EQ(Receive("dlq").size(), 1u);  // durable with the caller's batch
 }
 
+// Message move tasks: exact rate, completion, durability (move_tasks.cc).
+TEST_F(QueueServiceTest, MessageMoveTaskRedrivesAtExactRate) {
+  Create("dlq");
+  Create("src", {{"RedrivePolicy", R"({"deadLetterTargetArn":")" + service_->QueueArn("dlq") +
+                                       R"(","maxReceiveCount":"1"})"}});
+  for (int i = 0; i < 7; ++i) Send("src", "m" + std::to_string(i));
+  EXPECT_EQ(Receive("src", 10, 0).size(), 7u);
+  EXPECT_TRUE(Receive("src", 10, 0).empty());  // the second receive dead-letters them
+  ASSERT_EQ(Attr("dlq", "ApproximateNumberOfMessages"), "7");
+  const std::string dlq = service_->QueueArn("dlq");
+  EXPECT_EQ(service_->StartMessageMoveTask(service_->QueueArn("src"), {}, 3).status().code(),
+            StatusCode::kValidation);  // not a dead-letter queue
+  auto handle = service_->StartMessageMoveTask(dlq, {}, 3);
+  ASSERT_TRUE(handle.ok()) << handle.status().ToString();
+  EXPECT_EQ(service_->StartMessageMoveTask(dlq, {}, 3).status().code(), StatusCode::kValidation);
+  auto moved = [&] { return (*service_->ListMessageMoveTasks(dlq, 1))[0].moved; };
+  service_->RunPendingWork();
+  EXPECT_EQ(moved(), 3);
+  clock_.AdvanceMicros(kSecond - 1);
+  service_->RunPendingWork();
+  EXPECT_EQ(moved(), 3);  // no more than 3 in any one-second window
+  clock_.AdvanceMicros(1);
+  service_->RunPendingWork();
+  EXPECT_EQ(moved(), 6);
+  clock_.AdvanceMicros(kSecond);
+  service_->RunPendingWork();
+  service_->RunPendingWork();
+  auto tasks = service_->ListMessageMoveTasks(dlq, 10);
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_EQ((*tasks)[0].status, "COMPLETED");
+  EXPECT_EQ((*tasks)[0].moved, 7);
+  EXPECT_EQ((*tasks)[0].to_move, 7);
+  EXPECT_EQ(Attr("src", "ApproximateNumberOfMessages"), "7");
+  EXPECT_EQ(Attr("dlq", "ApproximateNumberOfMessages"), "0");
+  Reopen();
+  tasks = service_->ListMessageMoveTasks(dlq, 10);
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_EQ((*tasks)[0].status, "COMPLETED");
+  EXPECT_EQ(Attr("src", "ApproximateNumberOfMessages"), "7");
+  EXPECT_EQ(service_->CancelMessageMoveTask(*handle).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(QueueServiceTest, TagsPersistWithTheQueue) {
+  ASSERT_TRUE(service_->CreateQueue("t", {}, kBase, {{"a", "1"}}).ok());
+  ASSERT_TRUE(service_->TagQueue("t", {{"b", "2"}}).ok());
+  ASSERT_TRUE(service_->UntagQueue("t", {"a"}).ok());
+  Reopen();
+  auto tags = service_->ListQueueTags("t");
+  ASSERT_TRUE(tags.ok());
+  EXPECT_EQ(*tags, (QueueTags{{"b", "2"}}));
+  EXPECT_EQ(service_->TagQueue("t", {{"aws:x", "1"}}).code(), StatusCode::kValidation);
+}
+
 }  // namespace
 }  // namespace bp::queue

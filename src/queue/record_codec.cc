@@ -63,6 +63,11 @@ std::string EncodeQueueDefinition(const QueueDefinition& def) {
   boost::json::object attrs;
   for (const auto& [k, v] : def.attributes) attrs[k] = v;
   o["attributes"] = std::move(attrs);
+  if (!def.tags.empty()) {
+    boost::json::object tags;
+    for (const auto& [k, v] : def.tags) tags[k] = v;
+    o["tags"] = std::move(tags);
+  }
   return boost::json::serialize(o);
 }
 
@@ -89,6 +94,11 @@ std::optional<QueueDefinition> DecodeQueueDefinition(std::string_view data) {
   for (const auto& kv : attrs->as_object()) {
     if (!kv.value().is_string()) return std::nullopt;
     def.attributes[std::string(kv.key())] = std::string(kv.value().as_string());
+  }
+  if (const auto* tags = o.if_contains("tags"); tags && tags->is_object()) {
+    for (const auto& kv : tags->as_object()) {
+      if (kv.value().is_string()) def.tags[std::string(kv.key())] = kv.value().as_string();
+    }
   }
   return def;
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +29,8 @@ struct QueueDefinition {
   uint64_t id = 0;
   int64_t created_seconds = 0;
   int64_t modified_seconds = 0;
-  QueueAttributes attributes;  // settable attributes that were set, normalised
+  QueueAttributes attributes;               // settable attributes that were set, normalised
+  std::map<std::string, std::string> tags;  // TagQueue / CreateQueue tags
 };
 
 struct MessageContent {

@@ -1,9 +1,12 @@
 #include "registry/registry.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "model/arn_patterns.h"
 #include "model/validation.h"
 #include "registry/registry_internal.h"
 
@@ -256,6 +259,9 @@ Status Registry::Load() {
 void Registry::RebuildBus(const std::string& bus) {
   auto routes = std::make_shared<BusRoutes>();
   routes->name = bus;
+  routes->arn = model::EventBusArn(options_.partition, bus);
+  if (auto b = buses_.find(bus); b != buses_.end())
+    routes->policy = JsonString(b->second, "Policy");
   pattern::MatcherBuilder builder;
   std::vector<std::pair<std::string, std::shared_ptr<const TargetRoute>>> target_entries;
   for (auto it = rules_.lower_bound({bus, ""}); it != rules_.end() && it->first.first == bus;
@@ -370,32 +376,29 @@ StatusOr<std::string> Registry::ResolveBus(const json::object& in, std::string_v
   Input input(in);
   BP_ASSIGN_OR_RETURN(auto given, input.String(member));
   std::string name = given.value_or("default");
-  auto bus = model::BusNameFromNameOrArn(name);
+  // AWS reports the member in lowerCamel ("name", "eventBusName").
+  std::string field(member);
+  field[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(field[0])));
   Validator v;
-  std::string field = "eventBusName";
-  if (!bus) {
-    v.Pattern(field, name, false,
-              "(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/"
-              "\\.\\-_A-Za-z0-9]+");
-    return v.Finish();
-  }
   v.Length(field, name, 1, 1600);
-  if (v.ok())
-    v.Pattern(field, *bus, model::IsResourceName(*bus),
-              "(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/"
-              "\\.\\-_A-Za-z0-9]+");
+  if (v.ok()) {
+    v.Pattern(field, name, model::IsEventBusNameOrArn(name), model::kEventBusNameOrArnPattern);
+  }
   BP_RETURN_IF_ERROR(v.Finish());
+  std::string bus = name;
   if (name.rfind("arn:", 0) == 0) {
+    // Well-formed (checked above): a bus of another account or region is not one of ours.
     auto parsed = model::ParseArn(name);
-    if (parsed && (parsed->account != options_.partition.account ||
-                   parsed->region != options_.partition.region)) {
+    if (!parsed || parsed->account != options_.partition.account ||
+        parsed->region != options_.partition.region) {
       return Status::NotFound("Event bus " + name + " does not exist.");
     }
+    bus = parsed->rest;
   }
-  if (must_exist && !buses_.count(*bus)) {
-    return Status::NotFound("Event bus " + *bus + " does not exist.");
+  if (must_exist && !buses_.count(bus)) {
+    return Status::NotFound("Event bus " + bus + " does not exist.");
   }
-  return *bus;
+  return bus;
 }
 
 StatusOr<json::object> Registry::CreateEventBus(const json::object& in) {
@@ -410,11 +413,22 @@ StatusOr<json::object> Registry::CreateEventBus(const json::object& in) {
   v.NotNull("name", name.has_value());
   if (name) {
     v.Length("name", *name, 1, 256);
-    if (v.ok()) v.Pattern("name", *name, model::IsResourceName(*name), "[/\\.\\-_A-Za-z0-9]+");
+    bool model_ok = !name->empty() && std::all_of(name->begin(), name->end(), [](char c) {
+      return c == '/' || model::IsResourceName(std::string_view(&c, 1));
+    });
+    if (v.ok()) v.Pattern("name", *name, model_ok, "[/\\.\\-_A-Za-z0-9]+");
   }
   if (description) v.Length("description", *description, 0, 512);
   if (kms) v.Length("kmsKeyIdentifier", *kms, 0, 2048);
   BP_RETURN_IF_ERROR(v.Finish());
+  // '/' is legal in the model only for partner buses, whose name must be that of an existing
+  // partner event source; Bridgeport has none.
+  if (name->rfind("aws.partner/", 0) == 0) {
+    return Status::NotFound("Event source " + *name + " does not exist.");
+  }
+  if (name->find('/') != std::string::npos) {
+    return Status::Validation("Event bus name must not contain '/'.");
+  }
   if (input.Has("EventSourceName")) {
     return Status::Validation(
         "Partner event sources are not supported: EventSourceName must not be set.");
@@ -518,7 +532,8 @@ StatusOr<json::object> Registry::ListEventBuses(const json::object& in) {
   for (size_t i = page.begin; i < page.end; ++i) {
     const auto& bus = buses_[names[i]];
     json::object o;
-    for (const char* k : {"Name", "Arn", "Description", "CreationTime", "LastModifiedTime"}) {
+    for (const char* k :
+         {"Name", "Arn", "Description", "Policy", "CreationTime", "LastModifiedTime"}) {
       if (auto it = bus.find(k); it != bus.end()) o[k] = it->value();
     }
     list.push_back(std::move(o));

@@ -104,6 +104,9 @@ class Registry {
   StatusOr<Json> TagResource(const Json& in);
   StatusOr<Json> UntagResource(const Json& in);
   StatusOr<Json> ListTagsForResource(const Json& in);
+  // Bus permissions (registry_permissions.cc): the bus record's "Policy" document.
+  StatusOr<Json> PutPermission(const Json& in);
+  StatusOr<Json> RemovePermission(const Json& in);
 
   // --- data plane ---
   // The routes of a bus (null if the bus does not exist).
@@ -141,6 +144,10 @@ class Registry {
   Rule* FindRule(const std::string& bus, const std::string& name);
   StatusOr<Json> SetRuleState(const Json& in, bool enabled);
   Status ValidateSchedule(const std::optional<std::string>& schedule) const;
+  // Resolves a NonPartnerEventBusName member of PutPermission/RemovePermission (must exist).
+  StatusOr<std::string> PermissionBus(const Json& in) const;
+  // Stores `policy` (empty: none) as the bus's policy and republishes its routes.
+  Status SetBusPolicy(const std::string& bus, const std::string& policy);
   Status ValidateTarget(const Json& target, const std::string& bus, std::string* error_code);
   std::string TagsKey(std::string_view arn) const;
   bool ArnExists(std::string_view arn) const;

@@ -3,6 +3,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "model/arn_patterns.h"
 #include "model/validation.h"
 #include "registry/registry.h"
 #include "registry/registry_internal.h"
@@ -75,7 +76,13 @@ StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool cr
     v.NotNull("invocationEndpoint", d.endpoint.has_value());
     v.NotNull("httpMethod", d.method.has_value());
   }
-  if (d.conn_arn) v.Length("connectionArn", *d.conn_arn, 1, 1600);
+  if (d.conn_arn) {
+    v.Length("connectionArn", *d.conn_arn, 1, 1600);
+    if (v.ok()) {
+      v.Pattern("connectionArn", *d.conn_arn, model::IsConnectionArn(*d.conn_arn),
+                model::kConnectionArnPattern);
+    }
+  }
   if (d.endpoint) {
     v.Length("invocationEndpoint", *d.endpoint, 1, 2048);
     if (v.ok()) {
@@ -179,7 +186,13 @@ StatusOr<json::object> Registry::ListApiDestinations(const json::object& in) {
   BP_ASSIGN_OR_RETURN(auto conn_arn, input.String("ConnectionArn"));
   Validator v;
   if (prefix) v.Name("namePrefix", *prefix, 64);
-  if (conn_arn) v.Length("connectionArn", *conn_arn, 1, 1600);
+  if (conn_arn) {
+    v.Length("connectionArn", *conn_arn, 1, 1600);
+    if (v.ok()) {
+      v.Pattern("connectionArn", *conn_arn, model::IsConnectionArn(*conn_arn),
+                model::kConnectionArnPattern);
+    }
+  }
   BP_RETURN_IF_ERROR(v.Finish());
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> names;

@@ -64,6 +64,9 @@ Status ValidateTags(const boost::json::array* tags, int max_tags);
 StatusOr<std::optional<std::string>> RequiredName(const boost::json::object& in,
                                                   std::string_view member, std::string_view field,
                                                   size_t max = 64);
+// PutTargets: validates the enum members of AWS-only parameter blocks (EcsParameters, ...) and
+// refuses those blocks (registry_target_params.cc). `index` is the target's position (0-based).
+Status ValidateTargetParameterBlocks(const boost::json::object& target, size_t index);
 // https:// endpoints, and http:// ones when allowed (loopback dev mode or configuration).
 bool ValidEndpoint(std::string_view url, bool allow_http);
 // {"<list_key>": list, "NextToken": …} for a page of a List operation.

@@ -73,6 +73,11 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   }
   std::shared_ptr<const pattern::Pattern> compiled;
   if (pattern) {
+    if (pattern->size() > 4096) {  // the model's maximum; the quota below is at most this
+      Validator len;
+      len.Length("eventPattern", *pattern, 0, 4096);
+      return len.Finish();
+    }
     if (static_cast<int>(pattern->size()) > options_.limits.max_pattern_length) {
       return Status::InvalidEventPattern(
           "Event pattern is not valid. Reason: Event pattern is longer than " +
@@ -352,6 +357,9 @@ StatusOr<json::object> Registry::PutTargets(const json::object& in) {
     }
   }
   BP_RETURN_IF_ERROR(v.Finish());
+  for (size_t i = 0; i < targets->size(); ++i) {
+    BP_RETURN_IF_ERROR(ValidateTargetParameterBlocks((*targets)[i].as_object(), i));
+  }
 
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));

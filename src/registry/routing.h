@@ -47,9 +47,18 @@ struct RuleRoute {
 // Everything ingest needs for one bus: a matcher whose rule ids index `rules`.
 struct BusRoutes {
   std::string name;
+  std::string arn;
+  // The bus's resource policy (PutPermission), empty if none; see PolicyAllowsPutEvents.
+  std::string policy;
   std::shared_ptr<const pattern::Matcher> matcher;  // null: no rules
   std::vector<RuleRoute> rules;
 };
+
+// True if `policy` (an event bus resource policy document) lets `account` (a member of
+// `organization`, empty if unknown) call events:PutEvents on `bus_arn`: some Allow statement
+// matches and no Deny statement does (registry_permissions.cc).
+bool PolicyAllowsPutEvents(std::string_view policy, std::string_view bus_arn,
+                           std::string_view account, std::string_view organization);
 
 enum class ConnectionState {
   kCreating,

@@ -99,6 +99,9 @@ class AppImpl final : public App {
     fopts.region = config_.region;
     fopts.account = config_.account;
     fopts.sigv4.keys = config_.access_keys;
+    for (const auto& [id, a] : config_.key_accounts) {
+      fopts.key_accounts[id] = {a.account, a.organization};
+    }
     fopts.dev_mode = config_.IsLoopback();
     fopts.sigv4.allow_any = config_.IsLoopback() && config_.allow_unsigned_on_loopback;
     fopts.admin_token = config_.admin_token;
@@ -117,7 +120,7 @@ class AppImpl final : public App {
     http_ = http::NewServer({.host = config_.listen_host,
                              .port = config_.listen_port,
                              .io_threads = config_.io_threads,
-                             .max_body_bytes = config_.max_body_bytes});
+                             .max_body_bytes = config_.EffectiveMaxBodyBytes()});
     BP_RETURN_IF_ERROR(http_->Start([this](http::Request&& req, http::Responder respond) {
       frontend_->Handle(std::move(req), std::move(respond));
     }));

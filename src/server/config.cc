@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <fstream>
@@ -12,6 +13,12 @@ namespace json = boost::json;
 bool Config::IsLoopback() const {
   return listen_host == "127.0.0.1" || listen_host == "localhost" || listen_host == "::1" ||
          listen_host.rfind("127.", 0) == 0;
+}
+
+size_t Config::EffectiveMaxBodyBytes() const {
+  if (max_body_bytes) return max_body_bytes;
+  constexpr size_t kSqsMessageMax = 1 << 20;  // MaximumMessageSize's maximum
+  return 3 * std::max(max_event_bytes, kSqsMessageMax) + (64 << 10);
 }
 
 std::string UsageText() {
@@ -28,10 +35,11 @@ Usage:
 serve flags (a JSON config file may set the same keys; flags win):
   --config FILE            JSON file with any of: listen, data_dir, region, account,
                            access_keys [{"id","secret"}], master_key_file, admin_token,
-                           log_level, io_threads, max_body_bytes, allow_http_endpoints,
-                           require_signatures, replay_events_per_second,
+                           log_level, io_threads, max_body_bytes, max_event_bytes,
+                           allow_http_endpoints, require_signatures, replay_events_per_second,
                            archive_sweep_seconds, ca_file, limits {max_buses, max_rules_per_bus,
-                           max_targets_per_rule, max_connections, max_destinations}
+                           max_targets_per_rule, max_connections, max_destinations,
+                           max_pattern_length (2048, at most 4096)}
   --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
                            prints it)
   --data-dir DIR           embedded store directory (default ./data)
@@ -47,7 +55,12 @@ serve flags (a JSON config file may set the same keys; flags win):
   --admin-token TOKEN      bearer token for /_bridgeport/ outside loopback
   --log-level LEVEL        debug|info|warn|error (default info)
   --io-threads N           HTTP io threads (default: one per core)
-  --max-body-bytes N       request size limit (default 1048576)
+  --max-body-bytes N       request size limit (default 3 x max-event-bytes + 64 KiB)
+  --max-event-bytes N      PutEvents total entry size limit (default 1048576)
+  --key-account ID:ACCOUNT[:ORG]
+                           the 12-digit account (and organization id) of access key ID;
+                           repeatable. Such keys may only call PutEvents, to buses whose policy
+                           (PutPermission) allows their account.
   --allow-http-endpoints true|false
                            allow http:// destinations (default: true on loopback only)
   --ca-file FILE           extra CA certificates for HTTPS destinations
@@ -100,6 +113,22 @@ Status AddKey(std::string_view text, Config& c) {
   return Status::Ok();
 }
 
+// "ID:ACCOUNT[:ORG]" (ACCOUNT 12 digits).
+Status AddKeyAccount(std::string_view text, Config& c) {
+  size_t colon = text.find(':');
+  std::string_view id = text.substr(0, colon);
+  std::string_view rest = colon == std::string_view::npos ? "" : text.substr(colon + 1);
+  size_t org_colon = rest.find(':');
+  std::string_view account = rest.substr(0, org_colon);
+  std::string_view org = org_colon == std::string_view::npos ? "" : rest.substr(org_colon + 1);
+  if (id.empty() || account.size() != 12 ||
+      account.find_first_not_of("0123456789") != std::string_view::npos) {
+    return Status::Validation("--key-account must be ID:ACCOUNT[:ORG] with a 12-digit ACCOUNT");
+  }
+  c.key_accounts[std::string(id)] = {std::string(account), std::string(org)};
+  return Status::Ok();
+}
+
 Status ApplyLimit(std::string_view key, int64_t v, Config& c) {
   auto& l = c.limits;
   if (key == "max_buses" || key == "max-buses")
@@ -112,6 +141,8 @@ Status ApplyLimit(std::string_view key, int64_t v, Config& c) {
     l.max_connections = static_cast<int>(v);
   else if (key == "max_destinations" || key == "max-destinations")
     l.max_destinations = static_cast<int>(v);
+  else if (key == "max_pattern_length" && v <= 4096)  // AWS's quota is adjustable up to 4096
+    l.max_pattern_length = static_cast<int>(v);
   else
     return Status::Validation("unknown limit '" + std::string(key) + "'");
   return Status::Ok();
@@ -165,6 +196,9 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
     } else if (k == "max_body_bytes") {
       BP_ASSIGN_OR_RETURN(int64_t n, num(1024, 64 << 20));
       c.max_body_bytes = static_cast<size_t>(n);
+    } else if (k == "max_event_bytes") {
+      BP_ASSIGN_OR_RETURN(int64_t n, num(1024, 16 << 20));
+      c.max_event_bytes = static_cast<size_t>(n);
     } else if (k == "allow_http_endpoints") {
       if (!val.is_bool()) return Status::Validation("allow_http_endpoints must be a boolean");
       c.allow_http_endpoints = val.as_bool() ? 1 : 0;
@@ -177,8 +211,15 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
         if (!e.is_object() || !e.as_object().contains("id") || !e.as_object().contains("secret")) {
           return Status::Validation("access_keys entries need id and secret");
         }
-        c.access_keys[std::string(e.as_object().at("id").as_string())] =
-            std::string(e.as_object().at("secret").as_string());
+        std::string id(e.as_object().at("id").as_string());
+        c.access_keys[id] = std::string(e.as_object().at("secret").as_string());
+        if (const auto* a = e.as_object().if_contains("account")) {
+          std::string text = id + ":" + (a->is_string() ? std::string(a->as_string()) : "");
+          if (const auto* o = e.as_object().if_contains("organization"); o && o->is_string()) {
+            text += ":" + std::string(o->as_string());
+          }
+          BP_RETURN_IF_ERROR(AddKeyAccount(text, c));
+        }
       }
     } else if (k == "replay_events_per_second") {
       BP_ASSIGN_OR_RETURN(c.replay_events_per_second, num(0, 1000000));
@@ -268,6 +309,14 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
       int64_t n;
       BP_RETURN_IF_ERROR(ParseInt(flag, v, 1024, 64 << 20, &n));
       c.max_body_bytes = static_cast<size_t>(n);
+    } else if (flag == "--max-event-bytes") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 1024, 16 << 20, &n));
+      c.max_event_bytes = static_cast<size_t>(n);
+    } else if (flag == "--key-account") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      BP_RETURN_IF_ERROR(AddKeyAccount(v, c));
     } else if (flag == "--allow-http-endpoints") {
       BP_ASSIGN_OR_RETURN(auto v, need());
       if (v != "true" && v != "false")

@@ -19,13 +19,21 @@ struct Config {
   std::string region = "us-east-1";
   std::string account = "000000000000";
   std::map<std::string, std::string> access_keys;  // id -> secret
+  // The account (and organization) an access key belongs to, when it is not the server's own:
+  // PutEvents from it is governed by the bus policies (docs/semantics.md, bus permissions).
+  struct KeyAccount {
+    std::string account;
+    std::string organization;
+  };
+  std::map<std::string, KeyAccount> key_accounts;  // id -> account
   // Loopback listener: accept unsigned requests / unknown keys. Ignored on other addresses.
   bool allow_unsigned_on_loopback = true;
   std::string master_key_file;
   std::string admin_token;
   std::string log_level = "info";
   int io_threads = 0;
-  size_t max_body_bytes = 1 << 20;
+  size_t max_body_bytes = 0;         // 0: derived from max_event_bytes (EffectiveMaxBodyBytes)
+  size_t max_event_bytes = 1 << 20;  // PutEvents total entry size (SPEC §4)
   // http:// API destinations and OAuth endpoints; defaults to true on a loopback listener.
   int allow_http_endpoints = -1;  // -1: decide from the listen address
   std::string ca_file;            // extra CA bundle for HTTPS destinations
@@ -37,6 +45,9 @@ struct Config {
   registry::Limits limits;
 
   bool IsLoopback() const;
+  // The listener's body limit: max_body_bytes if set, else room for a PutEvents request or an SQS
+  // message at their limits (1 MiB each by default) after JSON or form encoding (3x) + 64 KiB.
+  size_t EffectiveMaxBodyBytes() const;
 };
 
 // Parses `serve` flags (argv after the subcommand). `--config FILE` is read first.

@@ -54,5 +54,34 @@ TEST(ConfigTest, RejectsBadInput) {
   EXPECT_FALSE(Parse({"--config", "/nonexistent/bridgeport.json"}).ok());
 }
 
+TEST(ConfigTest, EventSizeBodyLimitAndKeyAccounts) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->max_event_bytes, 1u << 20);
+  EXPECT_EQ(c->EffectiveMaxBodyBytes(), 3u * (1u << 20) + (64u << 10));
+  c = Parse({"--max-event-bytes", "4194304", "--key-account", "AK:111122223333:o-1"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->EffectiveMaxBodyBytes(), 3u * 4194304 + (64u << 10));
+  EXPECT_EQ(c->key_accounts.at("AK").account, "111122223333");
+  EXPECT_EQ(c->key_accounts.at("AK").organization, "o-1");
+  c = Parse({"--max-body-bytes", "2048"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->EffectiveMaxBodyBytes(), 2048u);
+  EXPECT_FALSE(Parse({"--key-account", "AK:123"}).ok());
+  EXPECT_FALSE(Parse({"--max-event-bytes", "10"}).ok());
+  std::string path = ::testing::TempDir() + "bp_config_keys.json";
+  {
+    std::ofstream f(path);
+    f << R"({"access_keys":[{"id":"B","secret":"s","account":"444455556666"}],
+             "max_event_bytes":2048,"limits":{"max_pattern_length":4096}})";
+  }
+  c = Parse({"--config", path});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->key_accounts.at("B").account, "444455556666");
+  EXPECT_EQ(c->max_event_bytes, 2048u);
+  EXPECT_EQ(c->limits.max_pattern_length, 4096);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace bp::server

@@ -57,13 +57,15 @@ class DataPlaneImpl final : public DataPlane {
     ingest::IngestOptions iopts;
     iopts.region = config.region;
     iopts.account = config.account;
+    iopts.max_request_bytes = config.max_event_bytes;
     ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
                                                RealClock::Get(), iopts);
     BP_RETURN_IF_ERROR(StartArchivesAndSchedules(config, store, registry, api));
     api.Register(
         "PutEvents",
-        [this](const boost::json::object& in, const api::RequestContext&, api::JsonReply reply) {
-          ingest_->PutEvents(in, std::move(reply));
+        [this](const boost::json::object& in, const api::RequestContext& ctx,
+               api::JsonReply reply) {
+          ingest_->PutEvents(in, std::move(reply), {ctx.caller_account, ctx.caller_organization});
         },
         api::EventsApi::InputLifetime::kTransient);
     return Status::Ok();

@@ -3,9 +3,9 @@
 #include <unordered_map>
 
 #include "api/sqs/sqs_protocol.h"
+#include "queue/queue_attributes.h"
 
 namespace bp::api::sqs {
-namespace {
 
 namespace json = boost::json;
 using queue::ErrorKind;
@@ -77,6 +77,16 @@ StatusOr<queue::QueueAttributes> StringMap(const json::object& in, std::string_v
   return out;
 }
 
+// The queue addressed by the request: QueueUrl, else the URL path the request was sent to.
+StatusOr<std::string> QueueRef(const json::object& in, const OpEnv& env) {
+  BP_ASSIGN_OR_RETURN(auto url, OptString(in, "QueueUrl"));
+  if (url) return *url;
+  if (!env.path_queue.empty()) return env.path_queue;
+  return Missing("QueueUrl");
+}
+
+namespace {
+
 StatusOr<std::vector<queue::MessageAttribute>> MessageAttributes(const json::object& in) {
   std::vector<queue::MessageAttribute> out;
   const json::value* v = in.if_contains("MessageAttributes");
@@ -104,14 +114,6 @@ StatusOr<std::vector<queue::MessageAttribute>> MessageAttributes(const json::obj
     out.push_back(std::move(attr));
   }
   return out;
-}
-
-// The queue addressed by the request: QueueUrl, else the URL path the request was sent to.
-StatusOr<std::string> QueueRef(const json::object& in, const OpEnv& env) {
-  BP_ASSIGN_OR_RETURN(auto url, OptString(in, "QueueUrl"));
-  if (url) return *url;
-  if (!env.path_queue.empty()) return env.path_queue;
-  return Missing("QueueUrl");
 }
 
 json::object Failed(const queue::BatchEntryError& f) {
@@ -142,7 +144,8 @@ using SyncHandler = OpResult (*)(const json::object&, const OpEnv&);
 OpResult CreateQueue(const json::object& in, const OpEnv& env) {
   BP_ASSIGN_OR_RETURN(auto name, ReqString(in, "QueueName"));
   BP_ASSIGN_OR_RETURN(auto attrs, StringMap(in, "Attributes"));
-  BP_ASSIGN_OR_RETURN(auto url, env.queues.CreateQueue(name, attrs, env.base_url));
+  BP_ASSIGN_OR_RETURN(auto tags, StringMap(in, "tags"));
+  BP_ASSIGN_OR_RETURN(auto url, env.queues.CreateQueue(name, attrs, env.base_url, tags));
   return json::object{{"QueueUrl", url}};
 }
 
@@ -199,17 +202,6 @@ OpResult PurgeQueue(const json::object& in, const OpEnv& env) {
   BP_ASSIGN_OR_RETURN(auto queue, QueueRef(in, env));
   BP_RETURN_IF_ERROR(env.queues.PurgeQueue(queue));
   return json::object{};
-}
-
-OpResult ListDeadLetterSourceQueues(const json::object& in, const OpEnv& env) {
-  BP_ASSIGN_OR_RETURN(auto queue, QueueRef(in, env));
-  BP_ASSIGN_OR_RETURN(auto names, env.queues.ListDeadLetterSourceQueues(queue));
-  json::array urls;
-  for (const auto& n : names) {
-    BP_ASSIGN_OR_RETURN(auto url, env.queues.GetQueueUrl(n, env.base_url));
-    urls.emplace_back(url);
-  }
-  return json::object{{"queueUrls", std::move(urls)}};
 }
 
 OpResult SendMessage(const json::object& in, const OpEnv& env) {
@@ -341,6 +333,28 @@ json::object MessageJson(queue::ReceivedMessage& m) {
   return o;
 }
 
+// ReceiveMessage's attribute names: MessageSystemAttributeNames take botocore's
+// MessageSystemAttributeName enum; the older AttributeNames take QueueAttributeName values too
+// (which SQS accepts there and ignores for messages).
+Status CheckReceiveAttributeNames(const std::vector<std::string>& names, bool queue_names_too) {
+  static constexpr std::string_view kSystem[] = {"All",
+                                                 "SenderId",
+                                                 "SentTimestamp",
+                                                 "ApproximateReceiveCount",
+                                                 "ApproximateFirstReceiveTimestamp",
+                                                 "SequenceNumber",
+                                                 "MessageDeduplicationId",
+                                                 "MessageGroupId",
+                                                 "AWSTraceHeader",
+                                                 "DeadLetterQueueSourceArn"};
+  for (const auto& n : names) {
+    bool ok = std::find(std::begin(kSystem), std::end(kSystem), n) != std::end(kSystem);
+    if (!ok && queue_names_too) ok = queue::IsKnownQueueAttributeName(n);
+    if (!ok) return QueueError(ErrorKind::kInvalidAttributeName, "Unknown Attribute " + n + ".");
+  }
+  return Status::Ok();
+}
+
 void ReceiveMessage(const json::object& in, const OpEnv& env, OpDone done) {
   auto request = [&]() -> StatusOr<queue::ReceiveRequest> {
     queue::ReceiveRequest r;
@@ -351,6 +365,8 @@ void ReceiveMessage(const json::object& in, const OpEnv& env, OpDone done) {
     BP_ASSIGN_OR_RETURN(r.wait_seconds, OptInt(in, "WaitTimeSeconds"));
     BP_ASSIGN_OR_RETURN(r.attribute_names, StringList(in, "AttributeNames"));
     BP_ASSIGN_OR_RETURN(auto system_names, StringList(in, "MessageSystemAttributeNames"));
+    BP_RETURN_IF_ERROR(CheckReceiveAttributeNames(r.attribute_names, true));
+    BP_RETURN_IF_ERROR(CheckReceiveAttributeNames(system_names, false));
     r.attribute_names.insert(r.attribute_names.end(), system_names.begin(), system_names.end());
     BP_ASSIGN_OR_RETURN(r.message_attribute_names, StringList(in, "MessageAttributeNames"));
     return r;
@@ -385,7 +401,6 @@ bool RunOperation(std::string_view op, const json::object& input, const OpEnv& e
       {"SetQueueAttributes", SetQueueAttributes},
       {"DeleteQueue", DeleteQueue},
       {"PurgeQueue", PurgeQueue},
-      {"ListDeadLetterSourceQueues", ListDeadLetterSourceQueues},
       {"SendMessage", SendMessage},
       {"SendMessageBatch", SendMessageBatch},
       {"DeleteMessage", DeleteMessage},
@@ -398,7 +413,7 @@ bool RunOperation(std::string_view op, const json::object& input, const OpEnv& e
     return true;
   }
   auto it = kHandlers.find(op);
-  if (it == kHandlers.end()) return false;
+  if (it == kHandlers.end()) return RunQueueOperation(op, input, env, std::move(done));
   done(it->second(input, env));
   return true;
 }

@@ -31,6 +31,24 @@ struct OpEnv {
 bool RunOperation(std::string_view op, const boost::json::object& input, const OpEnv& env,
                   OpDone done);
 
+// Typed access to request members (sqs_operations.cc); errors are SQS's MissingParameter and
+// InvalidParameterValue. Integers may arrive as JSON numbers or (Query) decimal strings.
+Status Missing(std::string_view name);
+Status Invalid(std::string_view name, std::string_view reason);
+StatusOr<std::optional<std::string>> OptString(const boost::json::object& in,
+                                               std::string_view name);
+StatusOr<std::string> ReqString(const boost::json::object& in, std::string_view name);
+StatusOr<std::optional<int>> OptInt(const boost::json::object& in, std::string_view name);
+StatusOr<std::vector<std::string>> StringList(const boost::json::object& in, std::string_view name);
+StatusOr<queue::QueueAttributes> StringMap(const boost::json::object& in, std::string_view name);
+// The queue addressed by the request: QueueUrl, else the URL path the request was sent to.
+StatusOr<std::string> QueueRef(const boost::json::object& in, const OpEnv& env);
+
+// Tags, message move tasks and ListDeadLetterSourceQueues (sqs_queue_ops.cc). Returns false if
+// `op` is not one of them.
+bool RunQueueOperation(std::string_view op, const boost::json::object& input, const OpEnv& env,
+                       OpDone done);
+
 struct WireError {
   int http_status = 400;
   std::string type;        // JSON `__type` suffix after "com.amazonaws.sqs#"

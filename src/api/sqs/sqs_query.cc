@@ -158,6 +158,7 @@ void AppendElement(std::string& out, std::string_view name, const json::value& v
 std::string_view FlatName(std::string_view json_name, std::string_view op) {
   if (json_name == "QueueUrls" || json_name == "queueUrls") return "QueueUrl";
   if (json_name == "Messages") return "Message";
+  if (json_name == "Results") return "ListMessageMoveTasksResultEntry";
   if (json_name == "Failed") return "BatchResultErrorEntry";
   if (json_name == "Successful") {
     if (op == "SendMessageBatch") return "SendMessageBatchResultEntry";
@@ -249,7 +250,8 @@ std::string ResultToXml(std::string_view op, const json::object& result,
   out += op;
   out += R"(Response xmlns="http://queue.amazonaws.com/doc/2012-11-05/">)";
   bool has_result = !result.empty() || op == "ReceiveMessage" || op == "ListQueues" ||
-                    op == "GetQueueAttributes" || op == "ListDeadLetterSourceQueues";
+                    op == "GetQueueAttributes" || op == "ListDeadLetterSourceQueues" ||
+                    op == "ListQueueTags" || op == "ListMessageMoveTasks";
   if (has_result) {
     out += "<";
     out += op;

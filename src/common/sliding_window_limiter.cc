@@ -1,23 +1,24 @@
-#include "delivery/rate_limiter.h"
+#include "common/sliding_window_limiter.h"
 
 #include <algorithm>
 
-namespace bp::delivery {
+namespace bp {
 
-RateLimiter::RateLimiter(int rate_per_second) : rate_(std::max(1, rate_per_second)) {}
+SlidingWindowLimiter::SlidingWindowLimiter(int rate_per_second)
+    : rate_(std::max(1, rate_per_second)) {}
 
-size_t RateLimiter::FirstInWindow(int64_t now) const {
+size_t SlidingWindowLimiter::FirstInWindow(int64_t now) const {
   // Starts are sorted, so the ones at or before now - 1 s form a prefix.
   return static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), now - kWindowMicros) -
                              starts_.begin());
 }
 
-void RateLimiter::Prune(int64_t now) {
+void SlidingWindowLimiter::Prune(int64_t now) {
   const size_t first = FirstInWindow(now);
   starts_.erase(starts_.begin(), starts_.begin() + static_cast<std::ptrdiff_t>(first));
 }
 
-bool RateLimiter::TryAcquire(int64_t now) {
+bool SlidingWindowLimiter::TryAcquire(int64_t now) {
   now = std::max(now, last_);
   last_ = now;
   Prune(now);
@@ -26,7 +27,7 @@ bool RateLimiter::TryAcquire(int64_t now) {
   return true;
 }
 
-int64_t RateLimiter::NextAvailable(int64_t now) const {
+int64_t SlidingWindowLimiter::NextAvailable(int64_t now) const {
   now = std::max(now, last_);
   const size_t first = FirstInWindow(now);
   const size_t in_window = starts_.size() - first;
@@ -35,12 +36,12 @@ int64_t RateLimiter::NextAvailable(int64_t now) const {
   return starts_[first + (in_window - static_cast<size_t>(rate_))] + kWindowMicros;
 }
 
-int RateLimiter::Available(int64_t now) const {
+int SlidingWindowLimiter::Available(int64_t now) const {
   now = std::max(now, last_);
   const auto in_window = static_cast<int64_t>(starts_.size() - FirstInWindow(now));
   return static_cast<int>(std::max<int64_t>(0, rate_ - in_window));
 }
 
-void RateLimiter::SetRate(int rate_per_second) { rate_ = std::max(1, rate_per_second); }
+void SlidingWindowLimiter::SetRate(int rate_per_second) { rate_ = std::max(1, rate_per_second); }
 
-}  // namespace bp::delivery
+}  // namespace bp
