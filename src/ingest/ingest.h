@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "delivery/engine.h"
+#include "ingest/admission.h"
 #include "metrics/metrics.h"
 #include "registry/registry.h"
 #include "store/store.h"
@@ -27,6 +28,8 @@ struct IngestOptions {
   std::string account = "000000000000";
   int max_entries = 10;
   size_t max_request_bytes = 256 * 1024;
+  // Backpressure bounds (0 = none): beyond them entries fail with ThrottlingException.
+  AdmissionLimits admission;
 };
 
 using Reply = std::function<void(StatusOr<boost::json::object>)>;
@@ -64,6 +67,7 @@ class Ingest {
   const Clock& clock_;
   const IngestOptions options_;
   metrics::Histogram* commit_seconds_;
+  Admission admission_;
   std::mutex counters_mu_;
   std::unordered_map<std::string, BusCounters> counters_;  // GUARDED_BY(counters_mu_)
 };

@@ -53,6 +53,9 @@ struct RegistryOptions {
   std::function<Status(const boost::json::object& target)> validate_target_input;
   // Queue existence for SQS targets and dead-letter queues (queue module).
   std::function<bool(std::string_view queue_arn)> queue_exists;
+  // Egress policy for InvocationEndpoint and AuthorizationEndpoint (SPEC §17): the reason a URL
+  // is refused when it is saved (a literal denied address, a metadata host name), or nullopt.
+  std::function<std::optional<std::string>(std::string_view url)> egress_refusal;
 };
 
 // Called after a connection's credentials or state change (the auth runtime listens).
