@@ -29,7 +29,7 @@ struct IngestOptions {
   int max_entries = 10;
   size_t max_request_bytes = 256 * 1024;
   // Backpressure bounds (0 = none): beyond them entries fail with ThrottlingException.
-  AdmissionLimits admission;
+  AdmissionLimits admission{};
 };
 
 using Reply = std::function<void(StatusOr<boost::json::object>)>;

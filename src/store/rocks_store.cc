@@ -23,6 +23,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -49,6 +51,31 @@ Status FromRocks(const rocksdb::Status& s) {
   if (s.IsCorruption()) return Status::Corruption(s.ToString());
   return Status::IoError(s.ToString());
 }
+
+// RocksDB's own messages (warnings and errors only) as JSON log lines on stderr. This replaces
+// the LOG file RocksDB would keep in the store directory: on a full disk that file's writer fails
+// and the next message RocksDB logs (as it does while closing) trips Debian's assertion.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buf[1024];
+    va_list copy;
+    va_copy(copy, ap);
+    std::vsnprintf(buf, sizeof(buf), format, copy);
+    va_end(copy);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      log::Error("rocksdb", buf);
+    } else {
+      log::Warn("rocksdb", buf);
+    }
+  }
+};
 
 // Reports background errors to the store and keeps RocksDB from resuming by itself.
 class ErrorListener final : public rocksdb::EventListener {
@@ -403,7 +430,7 @@ StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksStoreOptions& options
   db_opts.enable_pipelined_write = true;
   db_opts.max_total_wal_size = 256 << 20;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db_opts.keep_log_file_num = 3;
+  db_opts.info_log = std::make_shared<StderrLogger>();
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   for (int i = 0; i < kFamilyCount; ++i) {

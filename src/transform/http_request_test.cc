@@ -203,7 +203,6 @@ TEST(BuildHttpRequestTest, NoBodyForGetAndHead) {
   }
 }
 
-
 TEST(BuildHttpRequestTest, ExpandedParametersAreCapped) {
   const std::string big = std::string(4000, 'v');
   const std::string event = R"({"id":"i","detail":{"big":")" + big + "\"}}";
@@ -211,8 +210,8 @@ TEST(BuildHttpRequestTest, ExpandedParametersAreCapped) {
   for (int i = 0; i < 100; ++i) {
     headers.header_parameters.emplace_back("X-H" + std::to_string(i), "$.detail.big");
   }
-  auto r = BuildHttpRequest("POST", "https://h/p", headers, {}, std::nullopt, event, "{}",
-                            64 * 1024);
+  auto r =
+      BuildHttpRequest("POST", "https://h/p", headers, {}, std::nullopt, event, "{}", 64 * 1024);
   ExpectInvalidParameter(r, "header parameters exceed 65536 bytes");
 
   HttpParametersSpec query;
@@ -228,8 +227,7 @@ TEST(BuildHttpRequestTest, ExpandedParametersAreCapped) {
   ExpectInvalidParameter(r, "path parameters exceed");
 
   // Within the cap the same parameters are sent.
-  r = BuildHttpRequest("POST", "https://h/p", headers, {}, std::nullopt, event, "{}",
-                       1 << 20);
+  r = BuildHttpRequest("POST", "https://h/p", headers, {}, std::nullopt, event, "{}", 1 << 20);
   ASSERT_TRUE(r.ok()) << r.status().message();
 }
 

@@ -228,7 +228,6 @@ TEST(DeliveryErrorTest, OnlyPrefixedValidationStatusesParse) {
   EXPECT_EQ(e->message, "bad header");
 }
 
-
 // ---- Payload cap --------------------------------------------------------------------------
 
 StatusOr<std::string> BuildCapped(std::string tpl, size_t max_bytes, std::string_view event) {
