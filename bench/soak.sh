@@ -11,7 +11,8 @@
 #      DURATION (s, 1800), INTERVAL (s, 10), CONNECTIONS (bench-ingest connections, 16),
 #      EVENT_BYTES (1024), SERVER_ARGS (extra `serve` flags).
 # Output: $WORK/soak.csv (one row per sample), $WORK/summary.txt (also printed). Exit status 1
-# when an error was counted or RSS grew by more than 10 % over the second half of the run.
+# when an error was counted or (runs of 10 min or more) RSS grew by more than 10 % over the second
+# half of the run.
 # Every process it starts is stopped by PID on exit.
 set -euo pipefail
 
@@ -100,8 +101,9 @@ def quantile(name, q):
         lo, before = le, buckets[le]
     return ""
 lines = open(ingest_path).read().splitlines()[int(line_from):]
-acked = sum(int(m.group(1)) for l in lines for m in [re.search(r"events_per_sec=(\d+)", l)] if m
-            and l.startswith("t="))
+per_sec = [int(m.group(1)) for l in lines for m in [re.search(r"events_per_sec=(\d+)", l)] if m
+           and l.startswith("t=")]
+acked = round(sum(per_sec) / len(per_sec)) if per_sec else 0
 failed = sum(int(m.group(1)) for l in lines for m in [re.search(r"failed=(\d+)", l)] if m
              and l.startswith("t="))
 try:
@@ -123,7 +125,7 @@ EOF
 }
 
 csv=$WORK/soak.csv
-echo "t_s,rss_mb,hwm_mb,fds,threads,acked,client_failed,entries_failed,delivery_failures,dlq_sends,backlog,sink_total,commit_p50_ms,commit_p99_ms,ingest_to_invocation_p99_ms,probe_ack_ms,store_mb" >"$csv"
+echo "t_s,rss_mb,hwm_mb,fds,threads,acked_per_s,client_failed,entries_failed,delivery_failures,dlq_sends,backlog,sink_total,commit_p50_ms,commit_p99_ms,ingest_to_invocation_p99_ms,probe_ack_ms,store_mb" >"$csv"
 start=$(date +%s)
 curl -s "$endpoint/metrics" >"$WORK/metrics.prev"
 line_from=0
@@ -159,7 +161,11 @@ if probe:
 print("final backlog=%s sink_total=%s store_mb=%s" % (rows[-1]["backlog"], rows[-1]["sink_total"],
                                                       rows[-1]["store_mb"]) if rows else "")
 print("bench-ingest: " + (summary[-1] if summary else "no summary line"))
-print("RESULT " + ("ok" if errors == 0 and growth <= 10 else "FAIL"))
+# RocksDB's memtables fill for the first minutes (RSS grows until they flush), so the RSS trend
+# is judged only on runs of 10 minutes or more.
+judge_rss = float(sys.argv[4]) >= 600
+print("RESULT " + ("ok" if errors == 0 and (growth <= 10 or not judge_rss) else "FAIL")
+      + ("" if judge_rss else " (run shorter than 10 min: RSS trend reported, not judged)"))
 EOF
 cat "$WORK/summary.txt"
 grep -q '^RESULT ok' "$WORK/summary.txt"
