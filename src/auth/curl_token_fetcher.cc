@@ -2,8 +2,6 @@
 
 #include <curl/curl.h>
 
-#include "egress/curl_egress.h"
-
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -12,6 +10,8 @@
 #include <thread>
 #include <unordered_set>
 #include <vector>
+
+#include "egress/curl_egress.h"
 
 namespace bp::auth {
 namespace {

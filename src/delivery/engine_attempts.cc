@@ -220,10 +220,9 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
                   ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
-  auto spec = transform::BuildHttpRequest(a.destination->http_method, a.destination->endpoint,
-                                          *http_params, ConnParams(conn), auth_header,
-                                          a.task.event_json, std::move(*payload),
-                                          d_.max_payload_bytes);
+  auto spec = transform::BuildHttpRequest(
+      a.destination->http_method, a.destination->endpoint, *http_params, ConnParams(conn),
+      auth_header, a.task.event_json, std::move(*payload), d_.max_payload_bytes);
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());
     FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INVALID_PARAMETER",

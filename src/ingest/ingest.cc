@@ -71,8 +71,9 @@ Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::Deli
       commit_seconds_(&metrics.GetHistogram("bridgeport_store_commit_seconds",
                                             "Time from PutEvents batch submit to durable commit",
                                             {}, metrics::LatencyBuckets())),
-      admission_(options_.admission, [&engine] { return engine.PendingDeliveries(); },
-                 [&store] { return store.DiskBytes(); }, metrics, clock) {}
+      admission_(
+          options_.admission, [&engine] { return engine.PendingDeliveries(); },
+          [&store] { return store.DiskBytes(); }, metrics, clock) {}
 
 int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id,
                   const std::string& envelope, int64_t ingestion_ms, int hops,

@@ -95,8 +95,7 @@ StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool cr
 }  // namespace
 
 StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
-  BP_ASSIGN_OR_RETURN(DestinationInput input,
-                      ParseDestinationInput(in, true, options_));
+  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, true, options_));
   auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   if (destinations_.count(*name)) {
@@ -137,8 +136,7 @@ StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::UpdateApiDestination(const json::object& in) {
-  BP_ASSIGN_OR_RETURN(DestinationInput input,
-                      ParseDestinationInput(in, false, options_));
+  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, false, options_));
   auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = destinations_.find(*name);

@@ -93,9 +93,8 @@ class AppImpl final : public App {
                         registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
 
     api::RegisterControlPlane(events_api_, *registry_);
-    BP_ASSIGN_OR_RETURN(data_plane_,
-                        DataPlane::Start(config_, *store_, *registry_, *queues_, events_api_,
-                                         egress_));
+    BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
+                                                      events_api_, egress_));
 
     sqs_ = std::make_unique<api::sqs::SqsFrontend>(
         *queues_, api::sqs::SqsContext{config_.region, config_.account});

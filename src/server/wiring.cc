@@ -177,11 +177,10 @@ class DataPlaneImpl final : public DataPlane {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(const Config& config, store::Store& store,
-                                                      registry::Registry& registry,
-                                                      queue::QueueService& queues,
-                                                      api::EventsApi& api,
-                                                      std::shared_ptr<const egress::Policy> egress) {
+StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(
+    const Config& config, store::Store& store, registry::Registry& registry,
+    queue::QueueService& queues, api::EventsApi& api,
+    std::shared_ptr<const egress::Policy> egress) {
   auto dp = std::make_unique<DataPlaneImpl>();
   BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api, std::move(egress)));
   return std::unique_ptr<DataPlane>(std::move(dp));

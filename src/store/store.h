@@ -111,10 +111,10 @@ class Store {
   virtual bool Writable() const { return true; }
   struct Health {
     bool writable = true;
-    std::string reason;           // the error that stopped writes; empty while writable
-    uint64_t write_errors = 0;    // failed durable writes (each failed group counts once)
+    std::string reason;             // the error that stopped writes; empty while writable
+    uint64_t write_errors = 0;      // failed durable writes (each failed group counts once)
     uint64_t dropped_unlogged = 0;  // WriteUnlogged batches lost while not writable
-    uint64_t recoveries = 0;      // times writes resumed after an error
+    uint64_t recoveries = 0;        // times writes resumed after an error
   };
   virtual Health GetHealth() const { return {}; }
   // Bytes the store occupies on disk (approximate, cheap); 0 if unknown.
