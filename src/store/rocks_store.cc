@@ -312,6 +312,7 @@ class RocksStore final : public Store {
       wo.disableWAL = true;
       Status s = FromRocks(db_->Write(wo, &wb));
       if (!s.ok()) {
+        write_errors_.fetch_add(1);
         log::Warn("store", "unlogged write failed", {{"error", s.ToString()}});
         MarkBroken(s.message());
       }

@@ -112,7 +112,7 @@ class Store {
   struct Health {
     bool writable = true;
     std::string reason;             // the error that stopped writes; empty while writable
-    uint64_t write_errors = 0;      // failed durable writes (each failed group counts once)
+    uint64_t write_errors = 0;      // failed writes (a failed group commit counts once)
     uint64_t dropped_unlogged = 0;  // WriteUnlogged batches lost while not writable
     uint64_t recoveries = 0;        // times writes resumed after an error
   };
