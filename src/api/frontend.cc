@@ -22,7 +22,16 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
       return;
     }
     if (path == "/ready") {
-      if (ready_.load() && !draining_.load()) {
+      std::optional<std::string> degraded;
+      if (ready_.load() && !draining_.load() && hooks_.not_ready_reason) {
+        degraded = hooks_.not_ready_reason();
+      }
+      if (degraded) {
+        std::string body = "{\"status\":\"degraded\",\"reason\":\"";
+        log::AppendJsonEscaped(body, *degraded);
+        body += "\"}";
+        respond(Json(503, std::move(body)));
+      } else if (ready_.load() && !draining_.load()) {
         respond(Json(200, "{\"status\":\"ready\"}"));
       } else {
         respond(Json(503,

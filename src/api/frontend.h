@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/events_api.h"
@@ -32,6 +33,8 @@ struct FrontendHooks {
   std::function<void(http::Request&&, std::string request_id, http::Responder)> sqs_handle;
   std::function<std::string()> metrics_text;
   std::function<void(http::Request&&, http::Responder)> admin_handle;
+  // Why the server is up but degraded (e.g. the store refuses writes): /ready answers 503 with it.
+  std::function<std::optional<std::string>()> not_ready_reason;
 };
 
 class Frontend {

@@ -11,6 +11,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "egress/curl_egress.h"
+
 namespace bp::auth {
 namespace {
 
@@ -24,6 +26,7 @@ struct Transfer {
   int64_t max_bytes = 0;
   bool too_large = false;
   char error[CURL_ERROR_SIZE] = {0};
+  egress::CurlEgressGuard egress;
 
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
@@ -121,6 +124,7 @@ struct CurlTokenFetcher::Impl {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+    t.egress.Arm(e, options.egress.get(), req.url);
     if (req.method == "GET") {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else {
@@ -154,7 +158,10 @@ struct CurlTokenFetcher::Impl {
     }
     r.transport = code == CURLE_OPERATION_TIMEDOUT ? FetchResponse::Transport::kTimeout
                                                    : FetchResponse::Transport::kNetworkError;
-    if (t.too_large) {
+    if (t.egress.denial().has_value()) {
+      r.transport = FetchResponse::Transport::kEgressDenied;
+      r.error = t.egress.denial()->Message();
+    } else if (t.too_large) {
       r.error = "response larger than " + std::to_string(t.max_bytes) + " bytes";
     } else {
       r.error = t.error[0] != '\0' ? std::string(t.error) : std::string(curl_easy_strerror(code));

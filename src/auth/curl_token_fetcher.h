@@ -10,6 +10,7 @@
 
 #include "auth/token_fetcher.h"
 #include "common/status.h"
+#include "egress/egress_policy.h"
 
 namespace bp::auth {
 
@@ -19,6 +20,9 @@ class CurlTokenFetcher final : public TokenFetcher {
     int64_t timeout_ms = 5000;                 // whole exchange, DNS to last byte
     int64_t max_response_bytes = 1024 * 1024;  // larger answers fail as kNetworkError
     std::string ca_file;  // extra PEM CAs, trusted in addition to the system bundle
+    // Judges every address a token request connects to (SPEC §17); null allows everything.
+    // A refused endpoint answers kEgressDenied.
+    std::shared_ptr<const egress::Policy> egress;
   };
 
   // kIoError/kValidation if ca_file is set but unreadable or holds no PEM certificate.

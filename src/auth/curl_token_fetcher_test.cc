@@ -259,6 +259,23 @@ TEST_F(CurlTokenFetcherTest, ConnectionRefusedIsANetworkError) {
   EXPECT_FALSE(r.error.empty());
 }
 
+// The fake token server runs on 127.0.0.1: with private ranges closed the fetch never reaches
+// it, and the refusal is permanent (the connection is deauthorized with the reason).
+TEST_F(CurlTokenFetcherTest, EgressPolicyRefusesTheEndpoint) {
+  CurlTokenFetcher::Options options;
+  auto policy = egress::Policy::Create({.allow_private = false, .allow = {}});
+  ASSERT_TRUE(policy.ok());
+  options.egress = *policy;
+  auto f = CurlTokenFetcher::Create(options);
+  ASSERT_TRUE(f.ok());
+  FetchResponse r = FetchAndWait(**f, BuildTokenRequest(Config()));
+  EXPECT_EQ(r.transport, FetchResponse::Transport::kEgressDenied) << r.error;
+  TokenResult t = ClassifyFetchResponse(r, 0);
+  EXPECT_EQ(t.kind, TokenResult::Kind::kPermanent);
+  EXPECT_NE(t.reason.find("egress denied: connection to 127.0.0.1:"), std::string::npos)
+      << t.reason;
+}
+
 TEST_F(CurlTokenFetcherTest, NonHttpSchemesAreRefused) {
   OAuthConfig c = Config();
   c.authorization_endpoint = "file:///etc/passwd";

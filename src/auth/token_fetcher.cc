@@ -8,6 +8,9 @@ TokenResult ClassifyFetchResponse(const FetchResponse& response, int64_t now_mic
       return ParseTokenResponse(response.status, response.body, now_micros);
     case FetchResponse::Transport::kTimeout:
       return {TokenResult::Kind::kTransient, {}, "timeout: " + TruncateBody(response.error)};
+    case FetchResponse::Transport::kEgressDenied:
+      // The endpoint would be refused again: the connection is deauthorized with the reason.
+      return {TokenResult::Kind::kPermanent, {}, "egress denied: " + response.error};
     case FetchResponse::Transport::kNetworkError:
       break;
   }

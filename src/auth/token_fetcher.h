@@ -14,6 +14,7 @@ struct FetchResponse {
     kOk,            // an HTTP response arrived; `status` and `body` are set
     kTimeout,       // no complete response within the deadline
     kNetworkError,  // DNS, connect, TLS, reset, shutdown, oversized response...
+    kEgressDenied,  // the egress policy refused every address of the endpoint (permanent)
   };
   Transport transport = Transport::kNetworkError;
   int status = 0;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "egress/curl_egress.h"
 
 namespace bp::delivery {
 namespace {
@@ -135,6 +136,7 @@ struct Slot {
   std::vector<curl_slist> header_nodes;
   std::vector<size_t> header_offsets;
   char errbuf[CURL_ERROR_SIZE] = {};
+  egress::CurlEgressGuard egress;  // this transfer's socket check
 };
 
 using SteadyTime = std::chrono::steady_clock::time_point;
@@ -639,6 +641,7 @@ class CurlMultiHttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, slot);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, slot);
+    t.egress.Arm(e, options_.egress.get(), req.url);
     if (accept_encoding != nullptr) {
       curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, accept_encoding->c_str());
     }
@@ -698,6 +701,9 @@ class CurlMultiHttpClient::Impl {
       r.status = static_cast<int>(status);
       r.error =
           "response body larger than " + std::to_string(options_.max_response_bytes) + " bytes";
+    } else if (slot->egress.denial().has_value()) {
+      r.kind = HttpResult::Kind::kEgressDenied;
+      r.error = slot->egress.denial()->Message();
     } else {
       r.kind = KindOf(code);
       r.error = curl_easy_strerror(code);

@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "delivery/http_client.h"
+#include "egress/egress_policy.h"
 
 namespace bp::delivery {
 
@@ -44,6 +45,9 @@ struct CurlHttpClientOptions {
   size_t max_response_bytes = size_t{1} << 20;
   // Response body bytes kept in HttpResult::body_prefix.
   size_t kept_body_bytes = 1024;
+  // Judges every address a connection is opened to (SPEC §17); null allows everything. A transfer
+  // whose every candidate address is refused completes with kEgressDenied.
+  std::shared_ptr<const egress::Policy> egress;
 };
 
 class CurlMultiHttpClient final : public HttpClient {

@@ -532,5 +532,35 @@ TEST(CurlMultiHttpClientCreateTest, RejectsUnreadableCaFile) {
   EXPECT_FALSE(CurlMultiHttpClient::Create(opts).ok());
 }
 
+// The egress policy is applied to the address actually connected to: a literal and a name that
+// resolves to loopback are both refused when private ranges are closed, and the sink never sees
+// a request; an allow-list CIDR opens the address again.
+TEST_F(HttpClientTest, EgressPolicyRefusesResolvedAddresses) {
+  const size_t before = Requests().size();
+  CurlHttpClientOptions strict;
+  auto policy = egress::Policy::Create({.allow_private = false, .allow = {}});
+  ASSERT_TRUE(policy.ok());
+  strict.egress = *policy;
+  auto client = MakeClient(strict);
+  const std::string literal = sink_->Url("/denied");
+  std::string by_name = literal;
+  by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");
+  for (const std::string& url : {literal, by_name}) {
+    HttpRequest req{"POST", url, {}, "{}", 5000};
+    const HttpResult r = SendSync(*client, req);
+    EXPECT_EQ(r.kind, HttpResult::Kind::kEgressDenied) << url << ": " << r.error;
+    EXPECT_NE(r.error.find("denied by the egress policy"), std::string::npos) << r.error;
+  }
+  EXPECT_EQ(Requests().size(), before);  // nothing reached the sink
+
+  CurlHttpClientOptions allowed;
+  auto open = egress::Policy::Create({.allow_private = false, .allow = {"127.0.0.1/32"}});
+  ASSERT_TRUE(open.ok());
+  allowed.egress = *open;
+  auto client2 = MakeClient(allowed);
+  HttpRequest req{"POST", literal, {}, "{}", 5000};
+  EXPECT_EQ(SendSync(*client2, req).status, 200);
+}
+
 }  // namespace
 }  // namespace bp::delivery

@@ -65,6 +65,7 @@ void EngineImpl::Post(std::function<void()> fn) {
 }
 
 void EngineImpl::Enqueue(std::vector<NewTask> tasks) {
+  pending_enqueued_.fetch_add(static_cast<int64_t>(tasks.size()), std::memory_order_relaxed);
   Post([this, tasks = std::move(tasks)] {
     int64_t now_ms = d_.clock->NowMillis();
     for (const NewTask& t : tasks) {
@@ -304,6 +305,8 @@ void EngineImpl::Dispatch(Lane& lane) {
 
 void EngineImpl::DispatchAll() {
   if (d_.clock->MonotonicMicros() < dispatch_after_mono_) return;
+  // While the store refuses writes (disk full) no outcome could be recorded: wait for it.
+  if (!d_.store->Writable()) return;
   std::vector<Lane*> lanes(active_.begin(), active_.end());
   for (Lane* lane : lanes) {
     Dispatch(*lane);
@@ -464,6 +467,12 @@ void EngineImpl::Sweep() {
 }
 
 void EngineImpl::UpdateGauges() {
+  int64_t pending = 0;
+  for (auto& [key, lane] : lanes_) {
+    pending += static_cast<int64_t>(lane->ready.size() + lane->scheduled) + lane->inflight;
+  }
+  pending_counted_.store(pending, std::memory_order_relaxed);
+  pending_enqueued_.store(0, std::memory_order_relaxed);
   for (auto& [key, lane] : lanes_) {
     if (lane->kind != LaneKind::kApi) continue;
     const std::string& name = lane->resource;

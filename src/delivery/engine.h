@@ -69,6 +69,9 @@ struct EngineDeps {
   BusFanout bus_fanout;
   registry::DeliverySettings defaults;
   int64_t attempt_retention_seconds = 7 * 86400;
+  // Cap on a built payload and on the expanded URL and headers of one attempt (INVALID_PARAMETER
+  // beyond it).
+  size_t max_payload_bytes = 256 * 1024;
 };
 
 class DeliveryEngine {
@@ -83,6 +86,9 @@ class DeliveryEngine {
   // A connection was created, changed or deleted (called by the registry's listener; must not
   // call back into the registry synchronously).
   virtual void ConnectionChanged(const std::string& name) = 0;
+  // Deliveries waiting or in flight (ready, scheduled, parked), refreshed every 250 ms plus the
+  // tasks enqueued since: a cheap estimate for backpressure. Any thread.
+  virtual int64_t PendingDeliveries() const { return 0; }
   // Stops starting attempts, waits (bounded) for in-flight ones, joins the thread.
   virtual void Stop() = 0;
   // GET /_bridgeport/v1/... admin requests.

@@ -22,6 +22,8 @@ std::string ResultClass(const HttpResult& r) {
       return std::to_string(r.status / 100) + "xx";
     case HttpResult::Kind::kTimeout:
       return "timeout";
+    case HttpResult::Kind::kEgressDenied:
+      return "egress_denied";
     default:
       return "conn_error";
   }
@@ -140,7 +142,7 @@ std::optional<std::string> EngineImpl::BuildPayload(Attempt& a) {
   if (builder) {
     transform::EventContext ctx{a.task.event_json, a.target->rule_arn, a.target->rule_name,
                                 a.task.ingestion_ms / 1000};
-    auto built = builder->Build(ctx);
+    auto built = builder->Build(ctx, d_.max_payload_bytes);
     if (built.ok()) return std::move(*built);
     perr = built.status();
   }
@@ -218,9 +220,9 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
                   ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
-  auto spec = transform::BuildHttpRequest(a.destination->http_method, a.destination->endpoint,
-                                          *http_params, ConnParams(conn), auth_header,
-                                          a.task.event_json, std::move(*payload));
+  auto spec = transform::BuildHttpRequest(
+      a.destination->http_method, a.destination->endpoint, *http_params, ConnParams(conn),
+      auth_header, a.task.event_json, std::move(*payload), d_.max_payload_bytes);
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());
     FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INVALID_PARAMETER",
@@ -313,6 +315,13 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   std::string result_class = ResultClass(result);
   std::string dest_name = lane.resource;
   Attempts(lane, result_class).Inc();
+  if (result.kind == HttpResult::Kind::kEgressDenied) {
+    Count("bridgeport_egress_denied_total", "Connections refused by the egress policy",
+          {{"client", "delivery"}, {"destination", dest_name}})
+        .Inc();
+    log::Warn("delivery", "egress policy refused a delivery",
+              {{"destination", dest_name}, {"error", result.error}});
+  }
   attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
   Outcome outcome = Classify(result, a.policy);
   int64_t now_ms = d_.clock->NowMillis();

@@ -82,9 +82,15 @@ void ConnectionAuth::OnPermanentFailure(std::string reason) {
   uint64_t gen = generation_;
   EngineImpl* e = &engine_;
   engine_.Post([e, name, gen, reason = std::move(reason)] {
+    const bool egress = reason.starts_with("egress denied");
     e->Count("bridgeport_oauth_token_fetches_total", "OAuth token fetches",
-             {{"connection", name}, {"result", "rejected"}})
+             {{"connection", name}, {"result", egress ? "egress_denied" : "rejected"}})
         .Inc();
+    if (egress) {
+      e->Count("bridgeport_egress_denied_total", "Connections refused by the egress policy",
+               {{"client", "oauth"}, {"connection", name}})
+          .Inc();
+    }
     log::Error("delivery", "OAuth token endpoint rejected the credentials; connection deauthorized",
                {{"connection", name}, {"reason", reason}});
     Status s = e->d_.registry->SetConnectionState(name, registry::ConnectionState::kDeauthorized,

@@ -20,6 +20,10 @@ class EngineImpl final : public DeliveryEngine {
     Post([this, name] { OnConnectionChanged(name); });
   }
   void HandleAdmin(const http::Request& req, http::Responder respond) override;
+  int64_t PendingDeliveries() const override {
+    return pending_counted_.load(std::memory_order_relaxed) +
+           pending_enqueued_.load(std::memory_order_relaxed);
+  }
   void HandleSettings(const std::string& destination, const std::string& body,
                       http::Responder respond);
 
@@ -87,6 +91,8 @@ class EngineImpl final : public DeliveryEngine {
   std::thread thread_;
   std::atomic<uint64_t> next_seq_{0};
   std::atomic<bool> stopped_{false};
+  std::atomic<int64_t> pending_counted_{0};   // lane totals at the last UpdateGauges
+  std::atomic<int64_t> pending_enqueued_{0};  // tasks enqueued since then
 
   // Engine-thread state.
   std::map<std::string, std::unique_ptr<Lane>> lanes_;

@@ -33,6 +33,8 @@ std::string_view HttpResultKindName(HttpResult::Kind kind) {
       return "response_too_large";
     case HttpResult::Kind::kInternal:
       return "internal";
+    case HttpResult::Kind::kEgressDenied:
+      return "egress_denied";
   }
   return "unknown";
 }

@@ -36,6 +36,7 @@ struct HttpResult {
     kTlsCertificate,    // the server certificate was rejected
     kResponseTooLarge,  // more than the read limit (1 MiB) of body; `status` is set
     kInternal,          // bad request fields, client shut down, out of resources
+    kEgressDenied,      // every address was refused by the egress policy (SPEC §17)
   };
 
   Kind kind = Kind::kInternal;

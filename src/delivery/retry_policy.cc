@@ -94,6 +94,8 @@ std::string TransportPhrase(const HttpResult& r) {
       return "TLS certificate rejected";
     case HttpResult::Kind::kInternal:
       return "Internal error";
+    case HttpResult::Kind::kEgressDenied:
+      return "Egress denied";
     case HttpResult::Kind::kResponse:
     case HttpResult::Kind::kResponseTooLarge:
       break;
@@ -227,6 +229,8 @@ std::string_view DeliveryErrorCodeName(DeliveryErrorCode code) {
       return "CONNECTION_FAILURE";
     case DeliveryErrorCode::kInternal:
       return "INTERNAL_ERROR";
+    case DeliveryErrorCode::kEgressDenied:
+      return "EGRESS_DENIED";
   }
   return "";
 }
@@ -277,6 +281,11 @@ Outcome Classify(const HttpResult& result, const RetryPolicy& policy) {
       out.kind =
           policy.retry_all_network_errors ? OutcomeKind::kRetryable : OutcomeKind::kPermanent;
       out.error_code = DeliveryErrorCode::kConnectionFailure;
+      break;
+    case HttpResult::Kind::kEgressDenied:
+      // A policy decision: the same address would be refused again, so no retry is spent.
+      out.kind = OutcomeKind::kPermanent;
+      out.error_code = DeliveryErrorCode::kEgressDenied;
       break;
     default:
       out.kind = OutcomeKind::kRetryable;

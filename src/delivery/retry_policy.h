@@ -47,7 +47,14 @@ struct RetryPolicy {
 enum class OutcomeKind { kSuccess, kRetryable, kPermanent };
 
 // The DLQ ERROR_CODE attribute values this module produces.
-enum class DeliveryErrorCode { kNone, kErrorFromTarget, kTimeout, kConnectionFailure, kInternal };
+enum class DeliveryErrorCode {
+  kNone,
+  kErrorFromTarget,
+  kTimeout,
+  kConnectionFailure,
+  kInternal,
+  kEgressDenied,  // [ext] EGRESS_DENIED: the egress policy refused the address (never retried)
+};
 std::string_view DeliveryErrorCodeName(DeliveryErrorCode code);  // "ERROR_FROM_TARGET", ...
 
 struct Outcome {

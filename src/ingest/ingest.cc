@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
 #include <unordered_map>
 
 #include "common/ids.h"
@@ -94,7 +95,10 @@ Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::Deli
       options_(std::move(options)),
       commit_seconds_(&metrics.GetHistogram("bridgeport_store_commit_seconds",
                                             "Time from PutEvents batch submit to durable commit",
-                                            {}, metrics::LatencyBuckets())) {}
+                                            {}, metrics::LatencyBuckets())),
+      admission_(
+          options_.admission, [&engine] { return engine.PendingDeliveries(); },
+          [&store] { return store.DiskBytes(); }, metrics, clock) {}
 
 void Ingest::AddRuleTasks(const std::string& bus, const registry::RuleRoute& rule,
                           const std::string& event_id, const std::string& envelope,
@@ -397,6 +401,19 @@ void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& c
     reply(std::move(resp));
   };
   if (batch.empty()) {
+    finish(true, Status::Ok());
+    return;
+  }
+  int needing = 0;
+  for (const auto& r : *results) needing += r.needs_commit ? 1 : 0;
+  if (std::optional<std::string> refusal = admission_.Check(needing)) {
+    for (auto& r : *results) {
+      if (!r.needs_commit) continue;
+      r.needs_commit = false;
+      r.event_id.clear();
+      r.error_code = "ThrottlingException";
+      r.error_message = *refusal;
+    }
     finish(true, Status::Ok());
     return;
   }

@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "delivery/engine.h"
 #include "ingest/bus_access.h"
+#include "ingest/admission.h"
 #include "metrics/metrics.h"
 #include "registry/registry.h"
 #include "store/store.h"
@@ -30,6 +31,8 @@ struct IngestOptions {
   int max_entries = 10;
   // Total entry size limit (SPEC §4): AWS's 1 MiB since January 2026; configurable.
   size_t max_request_bytes = 1024 * 1024;
+  // Backpressure bounds (0 = none): beyond them entries fail with ThrottlingException.
+  AdmissionLimits admission{};
 };
 
 using Reply = std::function<void(StatusOr<boost::json::object>)>;
@@ -94,6 +97,7 @@ class Ingest {
   const IngestOptions options_;
   const archive::ArchiveStore* archives_ = nullptr;
   metrics::Histogram* commit_seconds_;
+  Admission admission_;
   std::mutex counters_mu_;
   std::unordered_map<std::string, BusCounters> counters_;  // GUARDED_BY(counters_mu_)
 };

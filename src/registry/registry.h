@@ -56,6 +56,9 @@ struct RegistryOptions {
   std::function<bool(std::string_view queue_arn)> queue_exists;
   // Validates a PutRule ScheduleExpression (schedule module); null: schedules are refused.
   std::function<Status(std::string_view expression)> validate_schedule;
+  // Egress policy for InvocationEndpoint and AuthorizationEndpoint (SPEC §17): the reason a URL
+  // is refused when it is saved (a literal denied address, a metadata host name), or nullopt.
+  std::function<std::optional<std::string>(std::string_view url)> egress_refusal;
 };
 
 // Called after a connection's credentials or state change (the auth runtime listens).

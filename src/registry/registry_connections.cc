@@ -133,6 +133,15 @@ std::vector<ConnectionParam> Params(const json::object* params, std::string_view
 
 }  // namespace
 
+void CheckEgress(const RegistryOptions& options, Validator& v, std::string_view field,
+                 std::string_view url) {
+  if (!v.ok() || !options.egress_refusal) return;
+  if (std::optional<std::string> why = options.egress_refusal(url)) {
+    v.Fail("Value '" + std::string(url) + "' at '" + std::string(field) +
+           "' failed to satisfy constraint: " + *why);
+  }
+}
+
 bool ValidEndpoint(std::string_view url, bool allow_http) {
   if (url.substr(0, 8) == "https://") return url.size() > 8;
   if (allow_http && url.substr(0, 7) == "http://") return url.size() > 7;
@@ -201,6 +210,9 @@ Status Registry::ParseAuthParameters(const json::object& auth, const std::string
       if (!ep.empty() && !ValidEndpoint(ep, options_.allow_http_endpoints)) {
         v.Pattern("authParameters.oAuthParameters.authorizationEndpoint", ep, false,
                   "^(https://)[^\\s]+$");
+      }
+      if (!ep.empty()) {
+        CheckEgress(options_, v, "authParameters.oAuthParameters.authorizationEndpoint", ep);
       }
     }
     if (!update || oauth->contains("HttpMethod")) {

@@ -58,7 +58,8 @@ struct DestinationInput {
 };
 
 StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool create,
-                                                 bool allow_http) {
+                                                 const RegistryOptions& options) {
+  const bool allow_http = options.allow_http_endpoints;
   Input input(in);
   DestinationInput d;
   BP_ASSIGN_OR_RETURN(d.name, input.String("Name"));
@@ -88,6 +89,7 @@ StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool cr
     if (v.ok()) {
       v.Pattern("invocationEndpoint", *d.endpoint, ValidEndpoint(*d.endpoint, allow_http),
                 "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+      CheckEgress(options, v, "invocationEndpoint", *d.endpoint);
     }
   }
   if (d.method)
@@ -100,8 +102,7 @@ StatusOr<DestinationInput> ParseDestinationInput(const json::object& in, bool cr
 }  // namespace
 
 StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
-  BP_ASSIGN_OR_RETURN(DestinationInput input,
-                      ParseDestinationInput(in, true, options_.allow_http_endpoints));
+  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, true, options_));
   auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   if (destinations_.count(*name)) {
@@ -142,8 +143,7 @@ StatusOr<json::object> Registry::CreateApiDestination(const json::object& in) {
 }
 
 StatusOr<json::object> Registry::UpdateApiDestination(const json::object& in) {
-  BP_ASSIGN_OR_RETURN(DestinationInput input,
-                      ParseDestinationInput(in, false, options_.allow_http_endpoints));
+  BP_ASSIGN_OR_RETURN(DestinationInput input, ParseDestinationInput(in, false, options_));
   auto& [name, description, conn_arn, endpoint, method, rate] = input;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = destinations_.find(*name);

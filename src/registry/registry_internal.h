@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/validation.h"
 #include "pattern/pattern.h"
 #include "registry/registry.h"
 
@@ -69,6 +70,9 @@ StatusOr<std::optional<std::string>> RequiredName(const boost::json::object& in,
 Status ValidateTargetParameterBlocks(const boost::json::object& target, size_t index);
 // https:// endpoints, and http:// ones when allowed (loopback dev mode or configuration).
 bool ValidEndpoint(std::string_view url, bool allow_http);
+// Adds a violation to `v` when options.egress_refusal refuses `url` (SPEC §17).
+void CheckEgress(const RegistryOptions& options, model::Validator& v, std::string_view field,
+                 std::string_view url);
 // {"<list_key>": list, "NextToken": …} for a page of a List operation.
 boost::json::object ListReply(std::string_view list_key, boost::json::array list, const Page& page);
 

@@ -50,6 +50,10 @@ class RegistryTest : public ::testing::Test {
     store_ = std::move(store::OpenRocksStore({.path = dir_.string()})).value();
     RegistryOptions opts;
     opts.queue_exists = [](std::string_view) { return true; };
+    opts.egress_refusal = [](std::string_view url) -> std::optional<std::string> {
+      if (url.find("169.254.") == std::string_view::npos) return std::nullopt;
+      return "connection to 169.254.169.254:80 is denied by the egress policy (test)";
+    };
     registry_ = std::move(Registry::Open(*store_, clock_, opts, TestSealer())).value();
   }
   std::string MakeDestination() {
@@ -159,6 +163,23 @@ TEST_F(RegistryTest, ValidationMessages) {
   auto missing = registry_->DescribeRule(J(R"({"Name":"nope"})")).status();
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);
   EXPECT_EQ(missing.message(), "Rule nope does not exist on EventBus default.");
+}
+
+TEST_F(RegistryTest, EgressRefusalIsAValidationError) {
+  MakeDestination();
+  auto bad = registry_->UpdateApiDestination(
+      J(R"({"Name":"d1","InvocationEndpoint":"http://169.254.169.254/latest"})"));
+  ASSERT_EQ(bad.status().code(), StatusCode::kValidation);
+  EXPECT_NE(bad.status().message().find("at 'invocationEndpoint' failed to satisfy constraint: "
+                                        "connection to 169.254.169.254:80 is denied"),
+            std::string::npos)
+      << bad.status().message();
+  auto oauth = registry_->CreateConnection(J(R"({"Name":"o","AuthorizationType":
+      "OAUTH_CLIENT_CREDENTIALS","AuthParameters":{"OAuthParameters":{"ClientParameters":
+      {"ClientID":"i","ClientSecret":"s"},"AuthorizationEndpoint":"http://169.254.169.254/t",
+      "HttpMethod":"POST"}}})"));
+  ASSERT_EQ(oauth.status().code(), StatusCode::kValidation);
+  EXPECT_NE(oauth.status().message().find("authorizationEndpoint"), std::string::npos);
 }
 
 }  // namespace

@@ -76,6 +76,12 @@ class AppImpl final : public App {
     ropts.queue_exists = [this](std::string_view arn) { return queues_->QueueExists(arn); };
     ropts.validate_schedule = [](std::string_view expression) {
       return schedule::ScheduleExpression::Parse(expression).status();
+    BP_ASSIGN_OR_RETURN(egress_, MakeEgressPolicy(config_));
+    if (config_.listen_port != 0) egress_->SetSelf(config_.listen_host, config_.listen_port);
+    ropts.egress_refusal = [this](std::string_view url) -> std::optional<std::string> {
+      egress::Decision d = egress_->CheckUrl(url);
+      if (d.allowed()) return std::nullopt;
+      return d.Message();
     };
     registry::SecretSealer sealer;
     sealer.seal = [this](std::string_view plain, std::string_view aad) {
@@ -90,8 +96,8 @@ class AppImpl final : public App {
                         registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
 
     api::RegisterControlPlane(events_api_, *registry_);
-    BP_ASSIGN_OR_RETURN(data_plane_,
-                        DataPlane::Start(config_, *store_, *registry_, *queues_, events_api_));
+    BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
+                                                      events_api_, egress_));
 
     sqs_ = std::make_unique<api::sqs::SqsFrontend>(
         *queues_, api::sqs::SqsContext{config_.region, config_.account});
@@ -111,6 +117,10 @@ class AppImpl final : public App {
       sqs_->Handle(std::move(r), std::move(id), std::move(respond));
     };
     hooks.metrics_text = [this] { return data_plane_->MetricsText(); };
+    hooks.not_ready_reason = [this]() -> std::optional<std::string> {
+      if (store_->Writable()) return std::nullopt;
+      return "store not writable: " + store_->GetHealth().reason;
+    };
     hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
       data_plane_->HandleAdmin(std::move(r), std::move(respond));
     };
@@ -124,6 +134,8 @@ class AppImpl final : public App {
     BP_RETURN_IF_ERROR(http_->Start([this](http::Request&& req, http::Responder respond) {
       frontend_->Handle(std::move(req), std::move(respond));
     }));
+    // With port 0 the listener's port is known only now.
+    egress_->SetSelf(config_.listen_host, http_->port());
     frontend_->SetReady(true);
     log::Info("server", "listening",
               {{"address", config_.listen_host},
@@ -152,6 +164,7 @@ class AppImpl final : public App {
   const Config config_;
   bool stopped_ = false;
   std::optional<auth::SecretBox> secret_box_;
+  std::shared_ptr<egress::Policy> egress_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<queue::QueueService> queues_;
   std::unique_ptr<registry::Registry> registry_;

@@ -39,7 +39,9 @@ serve flags (a JSON config file may set the same keys; flags win):
                            allow_http_endpoints, require_signatures, replay_events_per_second,
                            archive_sweep_seconds, ca_file, limits {max_buses, max_rules_per_bus,
                            max_targets_per_rule, max_connections, max_destinations,
-                           max_pattern_length (2048, at most 4096)}
+                           max_pattern_length (2048, at most 4096)},
+                           egress_allow [..], egress_allow_private, max_payload_bytes,
+                           max_pending_deliveries, max_store_bytes
   --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
                            prints it)
   --data-dir DIR           embedded store directory (default ./data)
@@ -68,6 +70,16 @@ serve flags (a JSON config file may set the same keys; flags win):
                            pace each replay to at most N events/s (default 0: unpaced)
   --archive-sweep-seconds N
                            how often expired archived events are deleted (default 60)
+  --egress-allow CIDR|HOST  allow outbound connections to this range or host name although the
+                           egress policy denies it (repeatable; see docs/operations.md)
+  --egress-allow-private true|false
+                           allow loopback and private addresses (default: true on loopback only)
+  --max-payload-bytes N    cap on a target's built payload and expanded HTTP parameters
+                           (default: the PutEvents size limit)
+  --max-pending-deliveries N
+                           PutEvents entries fail with ThrottlingException while more deliveries
+                           are pending (default 2000000; 0 = no bound)
+  --max-store-bytes N      the same for the store's size on disk (default 0 = no bound)
   --max-rules-per-bus N, --max-targets-per-rule N, --max-buses N,
   --max-connections N, --max-destinations N
                            limits (defaults 300, 5, 100, 3000, 3000)
@@ -225,6 +237,22 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
       BP_ASSIGN_OR_RETURN(c.replay_events_per_second, num(0, 1000000));
     } else if (k == "archive_sweep_seconds") {
       BP_ASSIGN_OR_RETURN(c.archive_sweep_seconds, num(1, 86400));
+    } else if (k == "egress_allow") {
+      if (!val.is_array()) return Status::Validation("egress_allow must be a list of strings");
+      for (const auto& e : val.as_array()) {
+        if (!e.is_string()) return Status::Validation("egress_allow must be a list of strings");
+        c.egress_allow.emplace_back(e.as_string());
+      }
+    } else if (k == "egress_allow_private") {
+      if (!val.is_bool()) return Status::Validation("egress_allow_private must be a boolean");
+      c.egress_allow_private = val.as_bool() ? 1 : 0;
+    } else if (k == "max_payload_bytes") {
+      BP_ASSIGN_OR_RETURN(int64_t n, num(1024, 64 << 20));
+      c.max_payload_bytes = static_cast<size_t>(n);
+    } else if (k == "max_pending_deliveries") {
+      BP_ASSIGN_OR_RETURN(c.max_pending_deliveries, num(0, int64_t{1} << 40));
+    } else if (k == "max_store_bytes") {
+      BP_ASSIGN_OR_RETURN(c.max_store_bytes, num(0, int64_t{1} << 50));
     } else if (k == "limits") {
       if (!val.is_object()) return Status::Validation("limits must be an object");
       for (const auto& [lk, lv] : val.as_object()) {
@@ -327,6 +355,25 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
       bool replay = flag == "--replay-events-per-second";
       BP_RETURN_IF_ERROR(ParseInt(flag, v, replay ? 0 : 1, replay ? 1000000 : 86400,
                                   replay ? &c.replay_events_per_second : &c.archive_sweep_seconds));
+    } else if (flag == "--egress-allow") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.egress_allow.emplace_back(v);
+    } else if (flag == "--egress-allow-private") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      if (v != "true" && v != "false")
+        return Status::Validation("--egress-allow-private is true or false");
+      c.egress_allow_private = v == "true" ? 1 : 0;
+    } else if (flag == "--max-payload-bytes") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 1024, 64 << 20, &n));
+      c.max_payload_bytes = static_cast<size_t>(n);
+    } else if (flag == "--max-pending-deliveries") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 0, int64_t{1} << 40, &c.max_pending_deliveries));
+    } else if (flag == "--max-store-bytes") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 0, int64_t{1} << 50, &c.max_store_bytes));
     } else if (flag == "--no-fsync-for-benchmarks-only") {
       c.fsync = false;
     } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" ||

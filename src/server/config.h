@@ -43,6 +43,15 @@ struct Config {
   int64_t replay_events_per_second = 0;
   int64_t archive_sweep_seconds = 60;
   registry::Limits limits;
+  // Egress policy (SPEC §17): allow-list entries (CIDRs, host names), and whether loopback and
+  // private ranges are open (-1: only on a loopback listener).
+  std::vector<std::string> egress_allow;
+  int egress_allow_private = -1;
+  // Cap on a built delivery payload and on expanded HTTP parameters (0: the PutEvents size limit).
+  size_t max_payload_bytes = 0;
+  // Backpressure: PutEvents entries fail with ThrottlingException beyond these (0: no bound).
+  int64_t max_pending_deliveries = 2'000'000;
+  int64_t max_store_bytes = 0;
 
   bool IsLoopback() const;
   // The listener's body limit: max_body_bytes if set, else room for a PutEvents request or an SQS

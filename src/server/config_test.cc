@@ -81,6 +81,33 @@ TEST(ConfigTest, EventSizeBodyLimitAndKeyAccounts) {
   EXPECT_EQ(c->max_event_bytes, 2048u);
   EXPECT_EQ(c->limits.max_pattern_length, 4096);
   std::remove(path.c_str());
+TEST(ConfigTest, HardeningFlagsAndKeys) {
+  auto d = Parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->egress_allow_private, -1);
+  EXPECT_EQ(d->max_payload_bytes, 0u);
+  EXPECT_EQ(d->max_pending_deliveries, 2'000'000);
+  EXPECT_EQ(d->max_store_bytes, 0);
+
+  std::string path = ::testing::TempDir() + "bp_config_hardening.json";
+  {
+    std::ofstream f(path);
+    f << R"({"egress_allow":["10.0.0.0/8"],"egress_allow_private":false,
+             "max_payload_bytes":65536,"max_pending_deliveries":10,"max_store_bytes":1000000})";
+  }
+  auto c =
+      Parse({"--config", path, "--egress-allow", "hooks.example", "--max-pending-deliveries", "0"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->egress_allow, (std::vector<std::string>{"10.0.0.0/8", "hooks.example"}));
+  EXPECT_EQ(c->egress_allow_private, 0);
+  EXPECT_EQ(c->max_payload_bytes, 65536u);
+  EXPECT_EQ(c->max_pending_deliveries, 0);
+  EXPECT_EQ(c->max_store_bytes, 1000000);
+  std::remove(path.c_str());
+
+  EXPECT_FALSE(Parse({"--egress-allow-private", "maybe"}).ok());
+  EXPECT_FALSE(Parse({"--max-payload-bytes", "10"}).ok());
+  EXPECT_FALSE(Parse({"--max-store-bytes", "-1"}).ok());
 }
 
 }  // namespace

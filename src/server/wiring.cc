@@ -1,6 +1,7 @@
 #include "server/wiring.h"
 
 #include <cstdlib>
+#include <mutex>
 
 #include "api/archive_handlers.h"
 #include "archive/archive_store.h"
@@ -13,6 +14,7 @@
 #include "metrics/metrics.h"
 #include "replay/replay_service.h"
 #include "schedule/scheduler.h"
+#include "transform/transform.h"
 
 namespace bp::server {
 
@@ -20,18 +22,29 @@ Status ValidateTargetInputJson(const boost::json::object& target) {
   return delivery::ValidateTargetInputJson(target);
 }
 
+StatusOr<std::shared_ptr<egress::Policy>> MakeEgressPolicy(const Config& config) {
+  egress::PolicyOptions opts;
+  opts.allow_private =
+      config.egress_allow_private < 0 ? config.IsLoopback() : config.egress_allow_private == 1;
+  opts.allow = config.egress_allow;
+  return egress::Policy::Create(opts);
+}
+
 namespace {
 
 class DataPlaneImpl final : public DataPlane {
  public:
   Status Init(const Config& config, store::Store& store, registry::Registry& registry,
-              queue::QueueService& queues, api::EventsApi& api) {
+              queue::QueueService& queues, api::EventsApi& api,
+              std::shared_ptr<const egress::Policy> egress) {
     store_ = &store;
     delivery::CurlHttpClientOptions http_opts;
     http_opts.extra_ca_file = config.ca_file;
+    http_opts.egress = egress;
     BP_ASSIGN_OR_RETURN(http_, delivery::CurlMultiHttpClient::Create(http_opts));
     auth::CurlTokenFetcher::Options token_opts;
     token_opts.ca_file = config.ca_file;
+    token_opts.egress = egress;
     BP_ASSIGN_OR_RETURN(token_fetcher_, auth::CurlTokenFetcher::Create(token_opts));
 
     delivery::EngineDeps deps;
@@ -42,6 +55,12 @@ class DataPlaneImpl final : public DataPlane {
     deps.http = http_.get();
     deps.token_fetcher = token_fetcher_.get();
     deps.clock = &RealClock::Get();
+    // The payload cap defaults to the PutEvents size limit plus what an InputTemplate itself may
+    // add: a template then never sends much more than one request could have brought in.
+    deps.max_payload_bytes =
+        config.max_payload_bytes > 0
+            ? config.max_payload_bytes
+            : config.max_event_bytes + transform::kMaxInputTemplateLength;
     deps.bus_fanout = [this](const std::string& bus, const std::string& event, int64_t ingestion_ms,
                              int hops, store::WriteBatch& batch) {
       return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
@@ -53,11 +72,14 @@ class DataPlaneImpl final : public DataPlane {
 
     // Gauges read at scrape time: queue depths and connection states.
     metrics_.AddCollector([this, &queues, &registry] { CollectGauges(queues, registry); });
+    metrics_.AddCollector([this] { CollectStoreHealth(); });
 
     ingest::IngestOptions iopts;
     iopts.region = config.region;
     iopts.account = config.account;
     iopts.max_request_bytes = config.max_event_bytes;
+    iopts.admission.max_pending_deliveries = config.max_pending_deliveries;
+    iopts.admission.max_store_bytes = static_cast<uint64_t>(config.max_store_bytes);
     ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
                                                RealClock::Get(), iopts);
     BP_RETURN_IF_ERROR(StartArchivesAndSchedules(config, store, registry, api));
@@ -156,6 +178,26 @@ class DataPlaneImpl final : public DataPlane {
     return scheduler_->Start();
   }
 
+  void CollectStoreHealth() {
+    const store::Store::Health h = store_->GetHealth();
+    metrics_.GetGauge("bridgeport_store_writable", "1 while the store accepts writes", {})
+        .Set(h.writable ? 1 : 0);
+    // Counters mirrored from the store's own totals; scrapes may run concurrently.
+    std::lock_guard<std::mutex> lock(health_mu_);
+    auto mirror = [this](const char* name, const char* help, uint64_t total, uint64_t& seen) {
+      metrics::Counter& c = metrics_.GetCounter(name, help, {});
+      if (total > seen) c.Inc(total - seen);
+      seen = total;
+    };
+    mirror("bridgeport_store_write_errors_total", "Failed durable store writes", h.write_errors,
+           seen_write_errors_);
+    mirror("bridgeport_store_recoveries_total", "Times store writes resumed after an error",
+           h.recoveries, seen_recoveries_);
+    mirror("bridgeport_store_unlogged_dropped_total",
+           "Attempt-record batches dropped while the store refused writes", h.dropped_unlogged,
+           seen_dropped_);
+  }
+
   void CollectGauges(queue::QueueService& queues, registry::Registry& registry) {
     auto list = queues.ListQueues("", std::nullopt, "", "");
     if (list.ok()) {
@@ -217,6 +259,10 @@ class DataPlaneImpl final : public DataPlane {
  private:
   metrics::Registry metrics_;
   store::Store* store_ = nullptr;
+  std::mutex health_mu_;
+  uint64_t seen_write_errors_ = 0;  // GUARDED_BY(health_mu_), as the two below
+  uint64_t seen_recoveries_ = 0;
+  uint64_t seen_dropped_ = 0;
   std::unique_ptr<delivery::CurlMultiHttpClient> http_;
   std::unique_ptr<auth::CurlTokenFetcher> token_fetcher_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
@@ -228,12 +274,12 @@ class DataPlaneImpl final : public DataPlane {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(const Config& config, store::Store& store,
-                                                      registry::Registry& registry,
-                                                      queue::QueueService& queues,
-                                                      api::EventsApi& api) {
+StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(
+    const Config& config, store::Store& store, registry::Registry& registry,
+    queue::QueueService& queues, api::EventsApi& api,
+    std::shared_ptr<const egress::Policy> egress) {
   auto dp = std::make_unique<DataPlaneImpl>();
-  BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api));
+  BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api, std::move(egress)));
   return std::unique_ptr<DataPlane>(std::move(dp));
 }
 

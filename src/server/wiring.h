@@ -8,6 +8,7 @@
 
 #include "api/events_api.h"
 #include "common/status.h"
+#include "egress/egress_policy.h"
 #include "http/server.h"
 #include "queue/queue_service.h"
 #include "registry/registry.h"
@@ -19,13 +20,17 @@ namespace bp::server {
 // PutTargets-time validation of a target's Input*/HttpParameters (transform module).
 Status ValidateTargetInputJson(const boost::json::object& target);
 
+// The egress policy from the configuration (SPEC §17); kValidation for a bad allow-list entry.
+StatusOr<std::shared_ptr<egress::Policy>> MakeEgressPolicy(const Config& config);
+
 class DataPlane {
  public:
   // Starts the delivery engine (recovering pending work) and registers PutEvents on `api`.
   static StatusOr<std::unique_ptr<DataPlane>> Start(const Config& config, store::Store& store,
                                                     registry::Registry& registry,
                                                     queue::QueueService& queues,
-                                                    api::EventsApi& api);
+                                                    api::EventsApi& api,
+                                                    std::shared_ptr<const egress::Policy> egress);
   virtual ~DataPlane() = default;
   virtual std::string MetricsText() = 0;
   virtual void HandleAdmin(http::Request&& req, http::Responder respond) = 0;

@@ -105,6 +105,20 @@ class Store {
 
   // Approximate statistics for metrics.
   virtual uint64_t ApproximateSize(Family f) = 0;
+
+  // Whether writes currently succeed. After a failed write (disk full, I/O error) a store may
+  // refuse every write until it has recovered by itself; Health() says why and since when.
+  virtual bool Writable() const { return true; }
+  struct Health {
+    bool writable = true;
+    std::string reason;             // the error that stopped writes; empty while writable
+    uint64_t write_errors = 0;      // failed writes (a failed group commit counts once)
+    uint64_t dropped_unlogged = 0;  // WriteUnlogged batches lost while not writable
+    uint64_t recoveries = 0;        // times writes resumed after an error
+  };
+  virtual Health GetHealth() const { return {}; }
+  // Bytes the store occupies on disk (approximate, cheap); 0 if unknown.
+  virtual uint64_t DiskBytes() { return 0; }
 };
 
 struct RocksStoreOptions {

@@ -175,7 +175,13 @@ StatusOr<HttpRequestSpec> BuildHttpRequest(std::string_view method, std::string_
                                            const ConnectionHttpParameters& conn_params,
                                            const std::optional<AuthHeader>& auth,
                                            std::string_view original_event_json,
-                                           std::string payload) {
+                                           std::string payload, size_t max_bytes) {
+  // `$.` values are expanded one at a time and the running size checked after each, so a
+  // parameter set that repeats a large event field stops at the cap.
+  auto too_large = [max_bytes](std::string_view what) {
+    return InvalidParameter("The expanded " + std::string(what) + " exceed " +
+                            std::to_string(max_bytes) + " bytes");
+  };
   HttpRequestSpec request;
   request.method = std::string(method);
 
@@ -204,6 +210,7 @@ StatusOr<HttpRequestSpec> BuildHttpRequest(std::string_view method, std::string_
         std::optional<std::string> value,
         Resolve(target_params.path_parameter_values[next_value++], original_event_json));
     AppendPercentEncoded(request.url, value.value_or(std::string()));
+    if (request.url.size() > max_bytes) return too_large("URL path parameters");
   }
 
   std::string query(existing_query);
@@ -230,6 +237,7 @@ StatusOr<HttpRequestSpec> BuildHttpRequest(std::string_view method, std::string_
     if (overridden) continue;
     BP_ASSIGN_OR_RETURN(std::optional<std::string> value, Resolve(raw, original_event_json));
     if (value.has_value()) add_query(key, *value, false);
+    if (request.url.size() + query.size() > max_bytes) return too_large("URL query parameters");
   }
   for (const ConnectionParameter& p : conn_params.query_string_parameters) {
     add_query(p.key, p.value, p.is_secret);
@@ -248,11 +256,14 @@ StatusOr<HttpRequestSpec> BuildHttpRequest(std::string_view method, std::string_
   headers.Upsert("Content-Type", "application/json; charset=utf-8", false);
   headers.Upsert("Range", "bytes=0-1048575", false);
   headers.Upsert("Accept-Encoding", "gzip,deflate", false);
+  size_t header_bytes = 0;
   for (const auto& [name, raw] : target_params.header_parameters) {
     if (IsDeniedHeader(name)) continue;
     BP_ASSIGN_OR_RETURN(std::optional<std::string> value, Resolve(raw, original_event_json));
     if (!value.has_value()) continue;
     BP_RETURN_IF_ERROR(CheckHeader(name, *value, "Target"));
+    header_bytes += name.size() + value->size();
+    if (header_bytes > max_bytes) return too_large("header parameters");
     headers.Upsert(name, *value, false);
   }
   for (const ConnectionParameter& p : conn_params.header_parameters) {

@@ -203,5 +203,33 @@ TEST(BuildHttpRequestTest, NoBodyForGetAndHead) {
   }
 }
 
+TEST(BuildHttpRequestTest, ExpandedParametersAreCapped) {
+  const std::string big = std::string(4000, 'v');
+  const std::string event = R"({"id":"i","detail":{"big":")" + big + "\"}}";
+  HttpParametersSpec headers;
+  for (int i = 0; i < 100; ++i) {
+    headers.header_parameters.emplace_back("X-H" + std::to_string(i), "$.detail.big");
+  }
+  auto r =
+      BuildHttpRequest("POST", "https://h/p", headers, {}, std::nullopt, event, "{}", 64 * 1024);
+  ExpectInvalidParameter(r, "header parameters exceed 65536 bytes");
+
+  HttpParametersSpec query;
+  for (int i = 0; i < 100; ++i) {
+    query.query_string_parameters.emplace_back("q" + std::to_string(i), "$.detail.big");
+  }
+  r = BuildHttpRequest("POST", "https://h/p", query, {}, std::nullopt, event, "{}", 64 * 1024);
+  ExpectInvalidParameter(r, "query parameters exceed");
+
+  HttpParametersSpec path;
+  path.path_parameter_values = {"$.detail.big", "$.detail.big"};
+  r = BuildHttpRequest("POST", "https://h/*/*", path, {}, std::nullopt, event, "{}", 6000);
+  ExpectInvalidParameter(r, "path parameters exceed");
+
+  // Within the cap the same parameters are sent.
+  r = BuildHttpRequest("POST", "https://h/p", headers, {}, std::nullopt, event, "{}", 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+}
+
 }  // namespace
 }  // namespace bp::transform

@@ -51,10 +51,14 @@ InputTemplate InputTemplate::Parse(std::string_view text) {
   return tpl;
 }
 
-std::string InputTemplate::Render(const Resolver& resolve) const {
+std::optional<std::string> InputTemplate::Render(const Resolver& resolve, size_t max_bytes) const {
   std::string out;
   for (const Segment& segment : segments_) {
+    // Checked after every segment: the output never grows past the cap by more than one value
+    // (itself bounded by the event's size), whatever the template repeats.
+    if (out.size() > max_bytes) return std::nullopt;
     if (!segment.is_placeholder) {
+      if (segment.text.size() > max_bytes - out.size()) return std::nullopt;
       out += segment.text;
       continue;
     }
@@ -87,6 +91,7 @@ std::string InputTemplate::Render(const Resolver& resolve) const {
       }
     }
   }
+  if (out.size() > max_bytes) return std::nullopt;
   return out;
 }
 

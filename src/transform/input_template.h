@@ -31,8 +31,10 @@ class InputTemplate {
   using Resolver = std::function<std::optional<std::string_view>(const std::string&)>;
 
   // Substitutes every placeholder (see docs/semantics.md for the rules). The result of a JSON
-  // template is not checked here.
-  std::string Render(const Resolver& resolve) const;
+  // template is not checked here. Rendering stops, with nullopt, as soon as the output would
+  // exceed `max_bytes`: an amplifying template never allocates more than the cap.
+  std::optional<std::string> Render(const Resolver& resolve,
+                                    size_t max_bytes = static_cast<size_t>(-1)) const;
 
  private:
   bool is_json_ = false;

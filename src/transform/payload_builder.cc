@@ -86,7 +86,8 @@ Status ValidateTransformer(std::string_view target_id, const InputTransformerSpe
   if (tpl.is_json()) {
     // With every placeholder absent (null outside quotes, empty inside) the template must already
     // be JSON: this rejects placeholder keys and broken templates before any event is affected.
-    const std::string probe = tpl.Render([](const std::string&) { return std::nullopt; });
+    const std::string probe =
+        tpl.Render([](const std::string&) { return std::nullopt; }).value_or(std::string());
     std::string reason;
     if (!IsValidJson(probe, &reason)) {
       return Status::Validation("Invalid InputTemplate for target " + std::string(target_id) +
@@ -206,6 +207,12 @@ std::optional<std::string> EnvelopeWithoutDetail(std::string_view event_json) {
   return out;
 }
 
+Status TooLarge(std::string_view target_id, size_t max_bytes) {
+  return MakeDeliveryError(DeliveryErrorCode::kInvalidParameter,
+                           "The payload for target " + std::string(target_id) + " exceeds " +
+                               std::to_string(max_bytes) + " bytes");
+}
+
 std::string Quoted(std::string_view text) {
   std::string out;
   AppendQuoted(out, text);
@@ -214,9 +221,11 @@ std::string Quoted(std::string_view text) {
 
 }  // namespace
 
-StatusOr<std::string> PayloadBuilder::Build(const EventContext& event) const {
+StatusOr<std::string> PayloadBuilder::Build(const EventContext& event, size_t max_bytes) const {
   const Compiled& c = *compiled_;
   switch (c.mode) {
+    // The event, a part of it and Input are bounded by ingest and PutTargets limits; only a
+    // template can build more than it was given.
     case Compiled::Mode::kWholeEvent:
       return std::string(event.event_json);
     case Compiled::Mode::kConstant:
@@ -258,23 +267,26 @@ StatusOr<std::string> PayloadBuilder::Build(const EventContext& event) const {
     }
     return std::string_view(reserved.emplace(name, std::move(value)).first->second);
   };
-  const std::string rendered = c.tpl->Render([&](const std::string& name) {
-    auto it = c.variable_index.find(name);
-    if (it == c.variable_index.end()) return reserved_value(name);
-    auto& slot = resolved[it->second];
-    if (!slot.has_value()) slot = c.variables[it->second].Find(event.event_json);
-    return *slot;
-  });
+  std::optional<std::string> rendered = c.tpl->Render(
+      [&](const std::string& name) {
+        auto it = c.variable_index.find(name);
+        if (it == c.variable_index.end()) return reserved_value(name);
+        auto& slot = resolved[it->second];
+        if (!slot.has_value()) slot = c.variables[it->second].Find(event.event_json);
+        return *slot;
+      },
+      max_bytes);
   if (bad_event) return Status::Internal("event text is not a JSON object");
+  if (!rendered.has_value()) return TooLarge(c.target_id, max_bytes);
   if (c.tpl->is_json()) {
     std::string reason;
-    if (!IsValidJson(rendered, &reason)) {
+    if (!IsValidJson(*rendered, &reason)) {
       return MakeDeliveryError(
           DeliveryErrorCode::kInvalidJson,
           "InputTemplate output for target " + c.target_id + " is not valid JSON (" + reason + ")");
     }
   }
-  return rendered;
+  return std::move(*rendered);
 }
 
 // ---- Delivery errors ----------------------------------------------------------------------

@@ -228,5 +228,53 @@ TEST(DeliveryErrorTest, OnlyPrefixedValidationStatusesParse) {
   EXPECT_EQ(e->message, "bad header");
 }
 
+// ---- Payload cap --------------------------------------------------------------------------
+
+StatusOr<std::string> BuildCapped(std::string tpl, size_t max_bytes, std::string_view event) {
+  TargetInputSpec spec;
+  spec.input_transformer = InputTransformerSpec{{{"big", "$.detail.big"}}, std::move(tpl)};
+  StatusOr<PayloadBuilder> builder = PayloadBuilder::Create("amp", spec);
+  EXPECT_TRUE(builder.ok()) << builder.status().message();
+  return builder->Build(Context(event), max_bytes);
+}
+
+std::string EventWithBigString(size_t n) {
+  return R"({"version":"0","id":"i","detail-type":"d","source":"s","account":"0","time":"t",)"
+         R"("region":"r","resources":[],"detail":{"big":")" +
+         std::string(n, 'a') + "\"}}";
+}
+
+TEST(PayloadCapTest, AmplifyingTemplateFailsInvalidParameterAtTheCap) {
+  const std::string event = EventWithBigString(10000);
+  std::string tpl = "{\"a\":[";
+  for (int i = 0; i < 200; ++i) tpl += (i ? ",<big>" : "<big>");  // 200 x 10 KB = 2 MB
+  tpl += "]}";
+  StatusOr<std::string> out = BuildCapped(tpl, 64 * 1024, event);
+  ASSERT_FALSE(out.ok());
+  std::optional<DeliveryError> error = ParseDeliveryError(out.status());
+  ASSERT_TRUE(error.has_value()) << out.status().message();
+  EXPECT_EQ(error->code, DeliveryErrorCode::kInvalidParameter);
+  EXPECT_NE(error->message.find("exceeds 65536 bytes"), std::string::npos) << error->message;
+  EXPECT_NE(error->message.find("amp"), std::string::npos);
+}
+
+TEST(PayloadCapTest, OutputUpToTheCapIsBuilt) {
+  const std::string event = EventWithBigString(1000);
+  StatusOr<std::string> out = BuildCapped("<big>,<big>", 2001, event);  // literal: 2001 bytes
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(out->size(), 2001u);
+  EXPECT_FALSE(BuildCapped("<big>,<big>", 2000, event).ok());
+  // The template text itself counts too.
+  EXPECT_FALSE(BuildCapped(std::string(3000, 'x'), 2000, event).ok());
+}
+
+TEST(PayloadCapTest, WholeEventAndInputPathAreNotCapped) {
+  const std::string event = EventWithBigString(5000);
+  TargetInputSpec whole;
+  StatusOr<PayloadBuilder> b = PayloadBuilder::Create("t", whole);
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(b->Build(Context(event), 1024).ok());  // bounded by ingest, not amplified
+}
+
 }  // namespace
 }  // namespace bp::transform

@@ -31,6 +31,9 @@ inline constexpr size_t kMaxInputTemplateLength = 8192;
 inline constexpr size_t kMaxInputPathsMapEntries = 100;
 inline constexpr size_t kMaxHttpParameterLength = 512;
 inline constexpr size_t kMaxHttpParameterEntries = 512;
+// Default cap on a built payload and on an attempt's expanded URL + headers (the server passes
+// its configured value, by default the PutEvents size limit).
+inline constexpr size_t kDefaultMaxPayloadBytes = 256 * 1024;
 
 // ---- Payload ------------------------------------------------------------------------------
 
@@ -65,8 +68,11 @@ class PayloadBuilder {
   // Validates (as ValidateTargetInput) and compiles.
   static StatusOr<PayloadBuilder> Create(std::string_view target_id, const TargetInputSpec& spec);
 
-  // The payload, or a delivery error (INVALID_JSON when a JSON template's output does not parse).
-  [[nodiscard]] StatusOr<std::string> Build(const EventContext& event) const;
+  // The payload, or a delivery error: INVALID_JSON when a JSON template's output does not parse,
+  // INVALID_PARAMETER when it would exceed `max_bytes` (checked while building, so an amplifying
+  // template stops at the cap instead of allocating its whole output).
+  [[nodiscard]] StatusOr<std::string> Build(const EventContext& event,
+                                            size_t max_bytes = kDefaultMaxPayloadBytes) const;
 
   PayloadBuilder(const PayloadBuilder&);
   PayloadBuilder& operator=(const PayloadBuilder&);
@@ -139,11 +145,13 @@ struct HttpRequestSpec {
 };
 
 // Builds the final request per SPEC §8 (details in docs/semantics.md). Errors are delivery
-// errors with code INVALID_PARAMETER (wildcard count mismatch, illegal header value).
+// errors with code INVALID_PARAMETER (wildcard count mismatch, illegal header value, the URL plus
+// headers or the body over `max_bytes` — checked as each `$.` value is expanded).
 [[nodiscard]] StatusOr<HttpRequestSpec> BuildHttpRequest(
     std::string_view method, std::string_view endpoint, const HttpParametersSpec& target_params,
     const ConnectionHttpParameters& conn_params, const std::optional<AuthHeader>& auth,
-    std::string_view original_event_json, std::string payload);
+    std::string_view original_event_json, std::string payload,
+    size_t max_bytes = kDefaultMaxPayloadBytes);
 
 // PutTargets-time validation of HttpParameters (entry counts, key/value lengths and syntax,
 // `$.` paths). kValidation with the ValidationException text.

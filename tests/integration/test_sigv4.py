@@ -146,8 +146,9 @@ class NonLoopbackListenerTest(SignedServerCase):
             events.create_api_destination(Name="nl-http", ConnectionArn=conn["ConnectionArn"],
                                           InvocationEndpoint="http://127.0.0.1:9/x", HttpMethod="POST")
         self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationException")
+        # A public address (TEST-NET-1): loopback would be refused by the egress policy here.
         events.create_api_destination(Name="nl-https", ConnectionArn=conn["ConnectionArn"],
-                                      InvocationEndpoint="https://127.0.0.1:9/x", HttpMethod="POST")
+                                      InvocationEndpoint="https://192.0.2.1:9/x", HttpMethod="POST")
 
 
 class LoopbackDevModeTest(unittest.TestCase):
