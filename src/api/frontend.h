@@ -29,6 +29,8 @@ struct FrontendHooks {
   std::function<void(http::Request&&, std::string request_id, http::Responder)> sqs_handle;
   std::function<std::string()> metrics_text;
   std::function<void(http::Request&&, http::Responder)> admin_handle;
+  // GET/HEAD /console and /console/...: the web console's static assets.
+  std::function<void(http::Request&&, http::Responder)> console_assets;
 };
 
 class Frontend {

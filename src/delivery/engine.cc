@@ -157,6 +157,9 @@ Lane& EngineImpl::GetLane(const std::string& key) {
         &Count("bridgeport_throttled_waits_total",
                "Times a destination had ready work but its rate limit was used up",
                {{"destination", lane->resource}});
+    lane->starts = &Count("bridgeport_attempt_starts_total",
+                          "Attempts started per destination (counted at the start)",
+                          {{"destination", lane->resource}});
   }
   Lane& ref = *lane;
   lanes_.emplace(key, std::move(lane));
@@ -298,6 +301,7 @@ void EngineImpl::Dispatch(Lane& lane) {
     }
     TaskRef ref = lane.ready.front();
     lane.ready.pop_front();
+    if (lane.starts) lane.starts->Inc();
     StartAttempt(lane, ref);
   }
 }

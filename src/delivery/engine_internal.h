@@ -58,6 +58,7 @@ struct Lane {
   int64_t gcra_tat_us = 0;       // GCRA theoretical arrival time (monotonic µs)
   bool waiting_token = false;
   metrics::Counter* throttled_waits = nullptr;
+  metrics::Counter* starts = nullptr;  // attempts started through the limiter (API lanes)
   std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series
 };
 
