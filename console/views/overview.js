@@ -63,7 +63,7 @@ export default async function overview(root) {
         h('td', {}, h('code', { class: 'clip' }, r.EventPattern || '')),
         h('td', {}, (r.Targets || []).map((t) => h('div', {},
           t.Kind === 'api-destination' ? h('a', { href: '#/destination/' + encodeURIComponent(t.Resource) }, t.Resource) : t.Resource,
-          h('span', { class: 'muted' }, ` (${t.Kind}${t.DeadLetterArn ? ', DLQ ' + t.DeadLetterArn.split(':').pop() : ''})`)))))),
+          h('span', { class: 'muted' }, ` (${t.Kind}${t.DeadLetterArn ? ', DLQ ' + t.DeadLetterArn.split(':').pop() : ''})`))))))),
       o.buses.length ? h('p', { class: 'muted' }, `${o.buses.length} bus(es): ` + o.buses.map((b) => `${b.Name} (${b.RuleCount} rules)`).join(', ')) : null,
       h('h2', {}, 'Connections'),
       table(['Name', 'Authorization', 'State', 'Reason'], o.connections.map((c) => h('tr', {},
