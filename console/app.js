@@ -33,7 +33,7 @@ export function handleError(err, target) {
   if (target) target.replaceChildren(errorBox(err));
   const status = document.getElementById('status');
   status.textContent = 'error: ' + err.message;
-  status.className = 'status bad';
+  status.className = 'status status-bad';
 }
 
 function stop() {
@@ -58,7 +58,7 @@ async function route() {
     document.getElementById('logout').hidden = !token();
     const status = document.getElementById('status');
     status.textContent = 'connected';
-    status.className = 'status ok';
+    status.className = 'status status-ok';
     if (typeof refresh === 'function') {
       instance.timer = setInterval(async () => {
         try { await refresh(); } catch (err) { handleError(err); }

@@ -25,7 +25,7 @@ export default async function deadLetters(root) {
   const list = h('div');
   const redrives = h('div');
   const msg = h('div');
-  let lastMessages = [];
+  let lastCount = null;  // the selected queue's message count at the last refresh
 
   function filterValues() {
     return { destination: f.destination.value.trim(), error_code: f.error_code.value.trim(),
@@ -44,7 +44,6 @@ export default async function deadLetters(root) {
     if (!selectedQueue) { list.replaceChildren(h('p', { class: 'muted' }, 'No queue is used as a dead-letter queue.')); return; }
     try {
       const r = await get(`/dead-letter-queues/${encodeURIComponent(selectedQueue)}/messages` + query({ ...filterValues(), limit: 500 }));
-      lastMessages = r.messages;
       const rows = r.messages.map((m) => {
         const a = m.attributes;
         const detail = h('tr', { hidden: true }, h('td', { colspan: 8 }, h('pre', { class: 'details' }, pretty({ attributes: a, body: JSON.parse(m.body) }))));
@@ -79,6 +78,11 @@ export default async function deadLetters(root) {
   async function refresh() {
     const [qs, rs] = await Promise.all([get('/dead-letter-queues'), get('/redrives')]);
     renderQueues(qs.queues);
+    // Messages left or arrived (a redrive is moving them): show the list as it is now.
+    const sel = qs.queues.find((x) => x.name === selectedQueue);
+    const count = sel ? `${sel.visible}/${sel.inflight}` : null;
+    if (lastCount !== null && count !== lastCount) loadMessages();
+    lastCount = count;
     redrives.replaceChildren(rs.redrives.length ? table(['Redrive', 'Queue', 'Filter', 'Rate', 'State', 'Progress', ''], rs.redrives.map((r) => h('tr', { dataset: { testid: 'redrive-row' } },
       h('td', { class: 'mono' }, r.id.slice(0, 8)), h('td', {}, r.queue), h('td', { class: 'clip' }, JSON.stringify(r.filter)),
       h('td', {}, `${r.rate}/s`), h('td', { dataset: { testid: 'redrive-state' } }, badge(r.state)), h('td', {}, progress(r)),
@@ -90,7 +94,8 @@ export default async function deadLetters(root) {
   root.replaceChildren(
     h('h2', {}, 'Dead-letter queues'), queueList,
     h('form', { class: 'filters', onsubmit: (ev) => { ev.preventDefault(); loadMessages(); } },
-      Object.values(f), h('button', { type: 'submit' }, 'Filter')),
+      field('Destination', f.destination), field('Error code', f.error_code), field('Sent since', f.since),
+      field('Sent before', f.until), h('button', { type: 'submit' }, 'Filter')),
     list,
     h('div', { class: 'card row' }, field('Max rate (messages per second)', rate),
       h('button', { onclick: () => startRedrive(true) }, 'Redrive selected'),

@@ -103,11 +103,12 @@ function deliveryLog(name) {
     event_id: h('input', { name: 'event_id', placeholder: 'event id' }),
     since: h('input', { name: 'since', type: 'datetime-local' }),
     until: h('input', { name: 'until', type: 'datetime-local' }),
+    limit: h('select', { name: 'limit' }, [50, 200, 1000].map((n) => h('option', { value: n }, `newest ${n}`))),
   };
   const out = h('div');
   async function load() {
     const q = { destination: name, rule: f.rule.value, outcome: f.outcome.value, event_id: f.event_id.value,
-      since: isoFromInput(f.since.value), until: isoFromInput(f.until.value), limit: 200 };
+      since: isoFromInput(f.since.value), until: isoFromInput(f.until.value), limit: f.limit.value };
     try {
       let recs = (await get('/deliveries' + query(q))).deliveries;
       if (f.status.value.trim()) recs = recs.filter((r) => String(r.status) === f.status.value.trim());
@@ -116,7 +117,8 @@ function deliveryLog(name) {
     } catch (err) { out.replaceChildren(errorBox(err)); }
   }
   const form = h('form', { class: 'filters', onsubmit: (ev) => { ev.preventDefault(); load(); } },
-    Object.values(f), h('button', { type: 'submit' }, 'Filter'));
+    field('Rule', f.rule), field('Outcome', f.outcome), field('Status', f.status), field('Event id', f.event_id),
+    field('Since', f.since), field('Until', f.until), field('Show', f.limit), h('button', { type: 'submit' }, 'Filter'));
   load();
   return h('div', {}, form, out);
 }

@@ -78,7 +78,9 @@ void ConsoleServiceImpl::Sample(int64_t now_s) {
   auto starts = d_.metrics->Values("bridgeport_attempt_starts_total");
   auto limits = ByDestination(*d_.metrics, "bridgeport_rate_limit_per_second", "");
   std::lock_guard<std::mutex> lock(history_mu_);
-  bool first_round = history_.empty();
+  // Series present at the first sample count from there; later ones count from zero.
+  bool first_round = !sampled_once_;
+  sampled_once_ = true;
   for (const auto& [labels, total] : starts) {
     std::string dest = metrics::LabelValue(labels, "destination");
     DestinationHistory& h = history_[dest];

@@ -41,7 +41,7 @@ test('overview shows a destination\'s start rate near its limit, live', async ()
   // Updated at least every second: the displayed backlog changes between two reads 1.5 s apart.
   await new Promise((r) => setTimeout(r, 1500));
   assert.notEqual(await card.locator('dd').first().innerText(), backlog);
-  await b.shot('overview');
+  await b.shot('overview', true);
 
   // Destination view: settings, connection, delivery log with attempt details (secrets masked).
   await b.page.goto(server.base + '/console/#/destination/steady');

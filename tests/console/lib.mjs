@@ -153,9 +153,9 @@ export async function browser() {
   page.on('pageerror', (e) => errors.push(e.message));
   return {
     context, page, errors,
-    async shot(name) {
+    async shot(name, fullPage = false) {
       mkdirSync(screenshots, { recursive: true });
-      await page.screenshot({ path: path.join(screenshots, name + '.png'), fullPage: true });
+      await page.screenshot({ path: path.join(screenshots, name + '.png'), fullPage });
     },
     async close() { await context.close(); rmSync(profile, { recursive: true, force: true }); },
   };
