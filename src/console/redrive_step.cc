@@ -124,10 +124,10 @@ bool Redriver::Step(RedriveJob& job, int64_t now_us) {
     if (!tasks.empty()) d_.engine->Enqueue(std::move(tasks));
   }
   if (!written && (finished || next.skipped != job.skipped)) Persist(next).IgnoreError();
-  // Pacing: one interval per message taken, never catching up on a stall with a burst.
-  next.next_us = taken_count == 0 ? now_us
-                                  : std::max(job.next_us, now_us - interval) +
-                                        static_cast<int64_t>(taken_count) * interval;
+  // Pacing: a step starts only once the previous one's messages have had their interval each,
+  // measured from when that step started, so task creations are never closer than 1/rate apart
+  // (a late step delays the following ones instead of bunching them).
+  next.next_us = now_us + static_cast<int64_t>(taken_count) * interval;
   job = std::move(next);
   return job.state == "RUNNING";
 }

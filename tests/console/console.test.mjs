@@ -79,7 +79,7 @@ test('deauthorize and re-authorize a connection from the destination view', asyn
   await waitFor('authorized', async () => (await server.events('DescribeConnection', { Name: 'steady-conn' })).ConnectionState === 'AUTHORIZED');
 });
 
-test('a failing sink fills the DLQ; the browser filters it and redrives it at 5/s after recovery', async () => {
+test('a failing sink fills the DLQ; the browser filters it and redrives it at 5/s after recovery', async (tc) => {
   const q = await server.sqs('CreateQueue', { QueueName: 'console-dlq' });
   const dlqArn = (await server.sqs('GetQueueAttributes', { QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] })).Attributes.QueueArn;
   const target = { RetryPolicy: { MaximumRetryAttempts: 0 }, DeadLetterConfig: { Arn: dlqArn } };
@@ -118,13 +118,17 @@ test('a failing sink fills the DLQ; the browser filters it and redrives it at 5/
   // Every redriven event arrived exactly once.
   const ids = got.map((r) => JSON.parse(r.body).id).sort();
   assert.deepEqual(ids, [...failed].sort());
-  // At that rate: 12 arrivals paced 200 ms apart span ~2.2 s, and no six fall within one
-  // second (a few ms of delivery jitter allowed).
+  // At that rate: tasks are created at least 200 ms apart, so 12 arrivals span about 2.2 s
+  // and no six fall within one second, up to the delivery path's jitter (commit, dispatch,
+  // HTTP; allowed: 100 ms on this shared machine).
   const t = got.map((r) => r.monotonic).sort((x, y) => x - y);
   const span = t[t.length - 1] - t[0];
   assert.ok(span >= 2.1 && span <= 4.0, `span ${span.toFixed(3)} s`);
+  assert.ok((t.length - 1) / span <= 5.25, `average ${((t.length - 1) / span).toFixed(2)}/s`);
+  const gaps = t.slice(1).map((x, i) => Math.round((x - t[i]) * 1000));
+  tc.diagnostic(`redrive arrivals: span ${span.toFixed(3)} s, gaps (ms) ${gaps.join(' ')}`);
   for (let i = 0; i + 5 < t.length; i++) {
-    assert.ok(t[i + 5] - t[i] >= 0.97, `6 arrivals within ${(t[i + 5] - t[i]).toFixed(3)} s`);
+    assert.ok(t[i + 5] - t[i] >= 0.9, `6 arrivals within ${(t[i + 5] - t[i]).toFixed(3)} s`);
   }
   // The other three stay; the redriven ones left the DLQ.
   const left = await server.admin('GET', '/dead-letter-queues/console-dlq/messages');
