@@ -53,7 +53,6 @@ class ConsoleServiceImpl final : public ConsoleService {
   std::mutex history_mu_;
   std::condition_variable history_cv_;
   std::map<std::string, DestinationHistory> history_;  // GUARDED_BY(history_mu_)
-  bool sampled_once_ = false;                          // GUARDED_BY(history_mu_)
   bool stopping_ = false;                              // GUARDED_BY(history_mu_)
   std::thread sampler_;
 };

@@ -1,10 +1,11 @@
 // GET /_bridgeport/v1/overview: resources with their states, and per destination the starts per
-// second of the last minutes against the limit, backlog, outcomes and latency. The sampler reads
-// the engine's bridgeport_attempt_starts_total counters once per second.
+// second of the last minutes against the limit, backlog, outcomes and latency. The sampler
+// records each destination's limit once per second; the starts come from the engine.
 #include <chrono>
 #include <cmath>
 
 #include "console/console_impl.h"
+#include "delivery/engine.h"
 #include "metrics/metrics.h"
 #include "registry/registry.h"
 
@@ -75,26 +76,18 @@ void ConsoleServiceImpl::SampleLoop() {
 }
 
 void ConsoleServiceImpl::Sample(int64_t now_s) {
-  auto starts = d_.metrics->Values("bridgeport_attempt_starts_total");
+  // Each destination with a lane: the limit in force now (adaptive-rate moves it), else the
+  // configured one. Sampled just after the second `now_s` began, so it stands for now_s - 1.
   auto limits = ByDestination(*d_.metrics, "bridgeport_rate_limit_per_second", "");
   std::lock_guard<std::mutex> lock(history_mu_);
-  // Series present at the first sample count from there; later ones count from zero.
-  bool first_round = !sampled_once_;
-  sampled_once_ = true;
-  for (const auto& [labels, total] : starts) {
-    std::string dest = metrics::LabelValue(labels, "destination");
-    DestinationHistory& h = history_[dest];
-    if (h.last_total < 0) h.last_total = first_round ? total : 0;
-    int limit = 0;
-    if (auto it = limits.find(dest); it != limits.end()) limit = static_cast<int>(it->second[""]);
+  for (auto& [dest, values] : limits) {
+    int limit = static_cast<int>(values[""]);
     if (limit == 0) {
       if (auto view = d_.registry->FindDestination(dest)) limit = view->rate_limit_per_second;
     }
-    h.starts.push_back(static_cast<int>(total - h.last_total));
+    DestinationHistory& h = history_[dest];
     h.limits.push_back(limit);
-    h.last_total = total;
-    h.last_second = now_s;
-    while (h.starts.size() > kHistorySeconds) h.starts.pop_front();
+    h.last_second = now_s - 1;
     while (h.limits.size() > kHistorySeconds) h.limits.pop_front();
   }
 }
@@ -131,9 +124,13 @@ json::array ConsoleServiceImpl::Destinations() {
     json::array starts, limits;
     int64_t last_second = 0;
     if (auto it = history_.find(name); it != history_.end()) {
-      for (int s : it->second.starts) starts.push_back(s);
-      for (int l : it->second.limits) limits.push_back(l);
       last_second = it->second.last_second;
+      for (int l : it->second.limits) limits.push_back(l);
+      // Starts counted by the engine in the second they happened, aligned with the samples.
+      for (int s : d_.engine->RecentStarts(name, last_second + 1,
+                                           static_cast<int>(it->second.limits.size()))) {
+        starts.push_back(s);
+      }
     }
     d["starts_per_second"] = std::move(starts);
     d["limit_per_second"] = std::move(limits);

@@ -136,7 +136,8 @@ struct PeekedMessage {
 
 // Called with the still-present, visible messages of a TakeMessages call, under the queue's lock:
 // adds the caller's own writes (e.g. new delivery tasks) to `batch`. Must not call the service.
-using TakeFn = std::function<void(const std::vector<PeekedMessage>& taken, store::WriteBatch& batch)>;
+using TakeFn =
+    std::function<void(const std::vector<PeekedMessage>& taken, store::WriteBatch& batch)>;
 
 class QueueService {
  public:
