@@ -71,7 +71,7 @@ function connectionPanel(conn, onDone) {
   } }, 'Deauthorize');
   // DescribeConnection shows parameter keys; secret values are never returned by the server.
   return h('div', {},
-    h('p', {}, `${conn.Name} · ${type} · `, badge(conn.ConnectionState, conn.ConnectionState), ' ', conn.StateReason || ''),
+    h('p', {}, `${conn.Name} · ${type} · `, badge(conn.ConnectionState), ' ', conn.StateReason || ''),
     h('details', {}, h('summary', {}, 'Parameters (secrets are never shown)'), h('pre', {}, pretty(conn.AuthParameters || {}))),
     h('div', { class: 'row' }, deauth), h('h4', {}, 'Re-authorize with new credentials'), reauth, msg);
 }
