@@ -3,9 +3,18 @@
 import { get, post } from '../api.js';
 import { h, field, errorBox, badge } from '../dom.js';
 
+// crypto.randomUUID needs a secure context; a console opened over plain http on a non-loopback
+// address is not one, so build the v4 UUID from getRandomValues.
+function uuid() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = [...b].map((v) => v.toString(16).padStart(2, '0')).join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const envelope = (source, detailType, detail) => ({
-  version: '0', id: crypto.randomUUID(), 'detail-type': detailType, source, account: '000000000000',
+  version: '0', id: uuid(), 'detail-type': detailType, source, account: '000000000000',
   time: now(), region: 'us-east-1', resources: [], detail,
 });
 
@@ -30,7 +39,7 @@ export default async function pattern(root) {
   const out = h('div', { class: 'result', dataset: { testid: 'pattern-result' } });
   function load(name) {
     const [e, p] = EXAMPLES[name];
-    ev.value = JSON.stringify({ ...e, id: crypto.randomUUID(), time: now() }, null, 2);
+    ev.value = JSON.stringify({ ...e, id: uuid(), time: now() }, null, 2);
     pat.value = JSON.stringify(p, null, 2);
   }
   async function test() {
