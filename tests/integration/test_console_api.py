@@ -8,7 +8,7 @@ import time
 import unittest
 
 import harness
-from delivery_util import DeliveryFixture, event_ids_seen
+from delivery_util import DeliveryFixture, event_ids_seen, max_in_window
 
 V1 = "/_bridgeport/v1"
 
@@ -125,6 +125,19 @@ class ConsoleApiTest(DeliveryFixture):
         self.assertEqual(sorted(seen), sorted(ids))  # every one, none twice
         _, left = admin(self.server, "GET", "/dead-letter-queues/flaky-dlq/messages")
         self.assertEqual(left["matched"], 0)
+
+    def test_a_fast_redrive_stays_under_the_destinations_limit(self):
+        _, ids = self.fill_dlq(8, 0)
+        self.assertEqual(admin(self.server, "POST", "/api-destinations/flaky/rate-limit",
+                               {"limit": 3})[0], 200)
+        self.sink.reset()
+        status, job = admin(self.server, "POST", "/redrives", {"queue": "flaky-dlq", "rate": 100})
+        self.assertEqual(status, 202, job)
+        got = self.sink.wait_for(8, timeout=20)
+        self.assertEqual(sorted(event_ids_seen(got)), sorted(ids))
+        # The limiter's bound seen from the sink (0.15 s of delivery jitter allowed, as in
+        # test_rate_limit): never more than 3 starts in a second.
+        self.assertLessEqual(max_in_window([r["monotonic"] for r in got], 0.85), 3)
 
     def test_cancel_stops_a_redrive(self):
         self.fill_dlq(5, 0)
