@@ -12,6 +12,41 @@ http::Response Json(int status, std::string body) {
   return http::Response::Text(status, std::move(body), "application/json");
 }
 
+// "localhost", "127.x.y.z" or "[::1]", with or without a port.
+bool IsLoopbackHost(std::string_view host) {
+  if (host.starts_with("[::1]")) return true;
+  host = host.substr(0, host.find(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
+// Browser protection for the admin API (the web console's data). Browsers mark their requests
+// with Sec-Fetch-Site and Origin; scripts (curl, SDKs) send neither and are not affected.
+//  * CSRF: a state-changing call from a browser must be same-origin and carry
+//    X-Bridgeport-Console (a cross-site form cannot set it; a cross-site fetch would need a CORS
+//    preflight, which this server never grants).
+//  * DNS rebinding: without a token (loopback dev mode) a browser request must name a loopback
+//    host, so a page served from another name that resolves to 127.0.0.1 gets nothing.
+// Returns the refusal reason, or empty.
+std::string BrowserRefusal(const http::Request& req, bool tokenless) {
+  std::string_view site = req.Header("sec-fetch-site");
+  std::string_view origin = req.Header("origin");
+  if (site.empty() && origin.empty()) return {};
+  if (tokenless && !IsLoopbackHost(req.Header("host"))) {
+    return "browser requests to the admin API in loopback dev mode must use a loopback host name";
+  }
+  if (req.method == "GET" || req.method == "HEAD") return {};
+  std::string_view host = req.Header("host");
+  bool same = site.empty() ? false : (site == "same-origin");
+  if (!origin.empty()) {
+    same = origin == "http://" + std::string(host) || origin == "https://" + std::string(host);
+  }
+  if (!same) return "cross-site requests to the admin API are refused";
+  if (req.Header("x-bridgeport-console").empty()) {
+    return "state-changing admin calls from a browser need the X-Bridgeport-Console header";
+  }
+  return {};
+}
+
 }  // namespace
 
 void Frontend::Handle(http::Request&& req, http::Responder respond) {
@@ -39,6 +74,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
       }
       return;
     }
+    if ((path == "/console" || path.substr(0, 9) == "/console/") && hooks_.console_assets) {
+      hooks_.console_assets(std::move(req), std::move(respond));
+      return;
+    }
     if (path == "/metrics" && hooks_.metrics_text) {
       respond(http::Response::Text(200, hooks_.metrics_text(), "text/plain; version=0.0.4"));
       return;
@@ -51,6 +90,11 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     }
     if (!allowed) {
       respond(Json(401, "{\"message\":\"admin API requires Authorization: Bearer <token>\"}"));
+      return;
+    }
+    if (std::string why = BrowserRefusal(req, options_.dev_mode && req.remote_is_loopback);
+        !why.empty()) {
+      respond(Json(403, "{\"message\":\"" + why + "\"}"));
       return;
     }
     if (hooks_.admin_handle) {

@@ -35,6 +35,8 @@ struct FrontendHooks {
   std::function<void(http::Request&&, http::Responder)> admin_handle;
   // Why the server is up but degraded (e.g. the store refuses writes): /ready answers 503 with it.
   std::function<std::optional<std::string>()> not_ready_reason;
+  // GET/HEAD /console and /console/...: the web console's static assets.
+  std::function<void(http::Request&&, http::Responder)> console_assets;
 };
 
 class Frontend {

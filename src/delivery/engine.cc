@@ -158,6 +158,13 @@ Lane& EngineImpl::GetLane(const std::string& key) {
         &Count("bridgeport_throttled_waits_total",
                "Times a destination had ready work but its rate limit was used up",
                {{"destination", lane->resource}});
+    lane->starts = &Count("bridgeport_attempt_starts_total",
+                          "Attempts started per destination (counted at the start)",
+                          {{"destination", lane->resource}});
+    std::lock_guard<std::mutex> lock(histories_mu_);
+    auto& history = histories_[lane->resource];
+    if (!history) history = std::make_shared<StartHistory>();
+    lane->start_history = history;
   }
   Lane& ref = *lane;
   lanes_.emplace(key, std::move(lane));
@@ -299,6 +306,10 @@ void EngineImpl::Dispatch(Lane& lane) {
     }
     TaskRef ref = lane.ready.front();
     lane.ready.pop_front();
+    if (lane.starts) {
+      lane.starts->Inc();
+      lane.start_history->Record(d_.clock->NowMicros() / 1'000'000);
+    }
     StartAttempt(lane, ref);
   }
 }
@@ -497,6 +508,17 @@ void EngineImpl::UpdateGauges() {
                {{"destination", name}})
         .Set(lane->limiter->Available(d_.clock->MonotonicMicros()));
   }
+}
+
+std::vector<int> EngineImpl::RecentStarts(const std::string& destination, int64_t now_s,
+                                          int seconds) {
+  std::shared_ptr<StartHistory> history;
+  {
+    std::lock_guard<std::mutex> lock(histories_mu_);
+    if (auto it = histories_.find(destination); it != histories_.end()) history = it->second;
+  }
+  if (!history) return DeliveryEngine::RecentStarts(destination, now_s, seconds);
+  return history->Last(now_s, seconds);
 }
 
 StatusOr<std::unique_ptr<DeliveryEngine>> DeliveryEngine::Start(EngineDeps deps) {

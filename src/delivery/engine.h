@@ -10,6 +10,7 @@
 // recovers every task from the store, so nothing acknowledged depends on memory.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -93,6 +94,13 @@ class DeliveryEngine {
   virtual void Stop() = 0;
   // GET /_bridgeport/v1/... admin requests.
   virtual void HandleAdmin(const http::Request& req, http::Responder respond) = 0;
+  // Attempt starts per second of an API destination for the `seconds` whole seconds before
+  // `now_s`, oldest first (all zero for a destination without starts). Any thread.
+  virtual std::vector<int> RecentStarts(const std::string& destination, int64_t now_s,
+                                        int seconds) {
+    (void)destination, (void)now_s;
+    return std::vector<int>(static_cast<size_t>(std::max(0, seconds)), 0);
+  }
 };
 
 }  // namespace bp::delivery

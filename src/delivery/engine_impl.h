@@ -26,6 +26,8 @@ class EngineImpl final : public DeliveryEngine {
   }
   void HandleSettings(const std::string& destination, const std::string& body,
                       http::Responder respond);
+  std::vector<int> RecentStarts(const std::string& destination, int64_t now_s,
+                                int seconds) override;
 
   // Runs `fn` on the engine thread.
   void Post(std::function<void()> fn);
@@ -111,6 +113,10 @@ class EngineImpl final : public DeliveryEngine {
   // No attempt starts before this time: the limiter's window from before a restart is unknown,
   // so waiting one full window keeps the rate promise across restarts.
   int64_t dispatch_after_mono_ = 0;
+
+  // Start histories of API lanes, shared with readers on other threads.
+  std::mutex histories_mu_;
+  std::map<std::string, std::shared_ptr<StartHistory>> histories_;  // GUARDED_BY(histories_mu_)
 
   // Hot metrics.
   metrics::Histogram* ingest_to_invocation_ = nullptr;

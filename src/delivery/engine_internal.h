@@ -20,6 +20,7 @@
 #include "delivery/engine.h"
 #include "delivery/rate_limiter.h"
 #include "delivery/retry_policy.h"
+#include "delivery/start_history.h"
 #include "metrics/metrics.h"
 #include "transform/transform.h"
 
@@ -58,6 +59,8 @@ struct Lane {
   int64_t gcra_tat_us = 0;       // GCRA theoretical arrival time (monotonic µs)
   bool waiting_token = false;
   metrics::Counter* throttled_waits = nullptr;
+  metrics::Counter* starts = nullptr;           // attempts started through the limiter (API lanes)
+  std::shared_ptr<StartHistory> start_history;  // the same starts per second (API lanes)
   std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series
 };
 

@@ -112,6 +112,40 @@ Histogram& Registry::GetHistogram(const std::string& name, const std::string& he
   return *slot;
 }
 
+std::vector<std::pair<std::string, double>> Registry::Values(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, double>> out;
+  auto it = families_.find(name);
+  if (it == families_.end()) return out;
+  for (auto& [labels, c] : it->second.counters)
+    out.emplace_back(labels, static_cast<double>(c->value()));
+  for (auto& [labels, g] : it->second.gauges) out.emplace_back(labels, g->value());
+  return out;
+}
+
+std::string LabelValue(std::string_view rendered, std::string_view key) {
+  // Walks k="v" pairs; values escape \\, \" and \n as RenderLabels writes them.
+  size_t i = rendered.empty() ? 0 : 1;
+  while (i < rendered.size()) {
+    size_t eq = rendered.find("=\"", i);
+    if (eq == std::string_view::npos) break;
+    std::string_view k = rendered.substr(i, eq - i);
+    std::string v;
+    size_t j = eq + 2;
+    for (; j < rendered.size() && rendered[j] != '"'; ++j) {
+      if (rendered[j] == '\\' && j + 1 < rendered.size()) {
+        ++j;
+        v += rendered[j] == 'n' ? '\n' : rendered[j];
+      } else {
+        v += rendered[j];
+      }
+    }
+    if (k == key) return v;
+    i = j + 2;  // past the closing quote and the comma
+  }
+  return {};
+}
+
 void Registry::AddCollector(std::function<void()> collector) {
   std::lock_guard<std::mutex> lock(mu_);
   collectors_.push_back(std::move(collector));

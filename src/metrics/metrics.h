@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,9 @@ class Registry {
   // A collector runs at render time and sets gauges (e.g. queue depths).
   void AddCollector(std::function<void()> collector);
   std::string Render();
+  // The current value of every counter or gauge series of `name`, keyed by its rendered label
+  // set (see RenderLabels); empty for an unknown name or a histogram. Collectors are not run.
+  std::vector<std::pair<std::string, double>> Values(const std::string& name);
 
  private:
   enum class Kind { kCounter, kGauge, kHistogram };
@@ -85,5 +89,7 @@ class Registry {
 
 // Renders {a="x",b="y"} with escaping; empty string for no labels.
 std::string RenderLabels(const Labels& labels);
+// The value of label `key` in a rendered label set, unescaped; empty if absent.
+std::string LabelValue(std::string_view rendered, std::string_view key);
 
 }  // namespace bp::metrics

@@ -28,5 +28,21 @@ TEST(MetricsTest, RendersCountersGaugesHistograms) {
   EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_count 3"), std::string::npos);
 }
 
+TEST(MetricsTest, ValuesAndLabelValue) {
+  Registry r;
+  r.GetCounter("starts_total", "Starts", {{"destination", "a,\"b\""}}).Inc(4);
+  r.GetGauge("limit", "Limit", {{"destination", "x"}, {"state", "ready"}}).Set(2.5);
+  auto starts = r.Values("starts_total");
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].second, 4);
+  EXPECT_EQ(LabelValue(starts[0].first, "destination"), "a,\"b\"");
+  auto limit = r.Values("limit");
+  ASSERT_EQ(limit.size(), 1u);
+  EXPECT_EQ(limit[0].second, 2.5);
+  EXPECT_EQ(LabelValue(limit[0].first, "state"), "ready");
+  EXPECT_EQ(LabelValue(limit[0].first, "missing"), "");
+  EXPECT_TRUE(r.Values("unknown").empty());
+}
+
 }  // namespace
 }  // namespace bp::metrics

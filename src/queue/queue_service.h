@@ -138,6 +138,22 @@ struct PreparedMessage {
   std::string content_key, content_value, state_key, state_value;
 };
 
+// A message as PeekMessages shows it: read without receiving (no state change).
+struct PeekedMessage {
+  uint64_t seq = 0;  // order of arrival within the queue
+  std::string message_id;
+  std::string body;
+  std::vector<MessageAttribute> attributes;
+  int64_t sent_micros = 0;
+  uint32_t receive_count = 0;
+  bool visible = true;  // false while received (in flight) or delayed
+};
+
+// Called with the still-present, visible messages of a TakeMessages call, under the queue's lock:
+// adds the caller's own writes (e.g. new delivery tasks) to `batch`. Must not call the service.
+using TakeFn =
+    std::function<void(const std::vector<PeekedMessage>& taken, store::WriteBatch& batch)>;
+
 class QueueService {
  public:
   [[nodiscard]] static StatusOr<std::unique_ptr<QueueService>> Open(store::Store& store,
@@ -222,6 +238,18 @@ class QueueService {
   void OnCommitted(const PreparedMessage& message);
 
   std::string QueueArn(std::string_view name) const;
+
+  // --- Entry points for the admin API's dead-letter browser and redrive (queue_peek.cc) ---
+  // Up to `max` messages with seq > after_seq, in seq order, without receiving them.
+  [[nodiscard]] StatusOr<std::vector<PeekedMessage>> PeekMessages(std::string_view queue,
+                                                                  uint64_t after_seq, size_t max);
+  // Deletes those of `seqs` that are still present and visible, in ONE durable write together
+  // with what `add` puts in the batch; returns the taken messages once that write is durable.
+  // The messages leave the in-memory queue at once (no receive can get them meanwhile); if the
+  // write fails they stay on disk and reappear on the next start.
+  [[nodiscard]] StatusOr<std::vector<PeekedMessage>> TakeMessages(std::string_view queue,
+                                                                  const std::vector<uint64_t>& seqs,
+                                                                  const TakeFn& add);
 
   // Completes due long polls and expires messages past retention now. The background thread
   // calls it; tests with a ManualClock call it after advancing the clock.

@@ -507,6 +507,42 @@ TEST_F(QueueServiceTest, TagsPersistWithTheQueue) {
   ASSERT_TRUE(tags.ok());
   EXPECT_EQ(*tags, (QueueTags{{"b", "2"}}));
   EXPECT_EQ(service_->TagQueue("t", {{"aws:x", "1"}}).code(), StatusCode::kValidation);
+TEST_F(QueueServiceTest, PeekChangesNothingAndTakeCommitsWithTheCallersWrites) {
+  Create("dlq");
+  Send("dlq", "one", {{"ERROR_CODE", "String", "TIMEOUT", ""}});
+  Send("dlq", "two");
+  Send("dlq", "three");
+  auto peeked = service_->PeekMessages("dlq", 0, 10);
+  ASSERT_TRUE(peeked.ok());
+  ASSERT_EQ(peeked->size(), 3u);
+  EXPECT_EQ((*peeked)[0].body, "one");
+  EXPECT_EQ((*peeked)[0].attributes.at(0).string_value, "TIMEOUT");
+  EXPECT_EQ((*peeked)[0].receive_count, 0u);
+  auto rest = service_->PeekMessages("dlq", (*peeked)[0].seq, 1);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].body, "two");
+  // A received (in-flight) message is not taken.
+  auto got = Receive("dlq", 1, 30);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "one");
+  std::vector<uint64_t> all{(*peeked)[0].seq, (*peeked)[1].seq, (*peeked)[2].seq};
+  auto taken = service_->TakeMessages("dlq", all, [](const auto& msgs, store::WriteBatch& b) {
+    for (const auto& m : msgs) b.Put(store::Family::kMeta, "test/" + m.body, m.message_id);
+  });
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  ASSERT_EQ(taken->size(), 2u);
+  auto kept = store_->Get(store::Family::kMeta, "test/two");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_EQ(Attr("dlq", "ApproximateNumberOfMessagesNotVisible"), "1");
+  EXPECT_EQ(Attr("dlq", "ApproximateNumberOfMessages"), "0");
+  Reopen();
+  auto after = service_->PeekMessages("dlq", 0, 10);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].body, "one");
+  EXPECT_FALSE((*after)[0].visible);
+  EXPECT_FALSE(service_->PeekMessages("nope", 0, 1).ok());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "auth/secret_box.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "console/console_service.h"
 #include "http/server.h"
 #include "queue/queue_service.h"
 #include "registry/registry.h"
@@ -123,6 +124,9 @@ class AppImpl final : public App {
     };
     hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
       data_plane_->HandleAdmin(std::move(r), std::move(respond));
+    };
+    hooks.console_assets = [](http::Request&& r, http::Responder respond) {
+      console::ServeAsset(r, std::move(respond));
     };
     frontend_ =
         std::make_unique<api::Frontend>(fopts, events_api_, std::move(hooks), RealClock::Get());

@@ -7,6 +7,7 @@
 #include "archive/archive_store.h"
 #include "auth/curl_token_fetcher.h"
 #include "common/log.h"
+#include "console/console_service.h"
 #include "delivery/curl_multi_http_client.h"
 #include "delivery/engine.h"
 #include "delivery/target_spec.h"
@@ -69,6 +70,12 @@ class DataPlaneImpl final : public DataPlane {
     registry.SetConnectionListener(
         [this](const std::string& name) { engine_->ConnectionChanged(name); });
     for (const auto& name : registry.ConnectionNames()) engine_->ConnectionChanged(name);
+    BP_ASSIGN_OR_RETURN(console_, console::ConsoleService::Start({.store = &store,
+                                                                  .registry = &registry,
+                                                                  .queues = &queues,
+                                                                  .metrics = &metrics_,
+                                                                  .engine = engine_.get(),
+                                                                  .clock = &RealClock::Get()}));
 
     // Gauges read at scrape time: queue depths and connection states.
     metrics_.AddCollector([this, &queues, &registry] { CollectGauges(queues, registry); });
@@ -238,6 +245,10 @@ class DataPlaneImpl final : public DataPlane {
   }
 
   void HandleAdmin(http::Request&& req, http::Responder respond) override {
+    if (console::ConsoleService::Handles(req)) {
+      console_->HandleAdmin(req, std::move(respond));
+      return;
+    }
     engine_->HandleAdmin(req, std::move(respond));
   }
 
@@ -246,6 +257,7 @@ class DataPlaneImpl final : public DataPlane {
     if (scheduler_) scheduler_->Stop();
     if (replays_) replays_->Stop();
     if (archives_) archives_->Stop();
+    if (console_) console_->Stop();  // redrives hand tasks to the engine: stop them first
     if (engine_) engine_->Stop();
     http_.reset();  // completes in-flight transfers ("shutdown") after the engine stopped
     token_fetcher_.reset();
@@ -266,6 +278,7 @@ class DataPlaneImpl final : public DataPlane {
   std::unique_ptr<delivery::CurlMultiHttpClient> http_;
   std::unique_ptr<auth::CurlTokenFetcher> token_fetcher_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
+  std::unique_ptr<console::ConsoleService> console_;
   std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<archive::ArchiveStore> archives_;
   std::unique_ptr<replay::ReplayService> replays_;
