@@ -29,6 +29,9 @@ struct FrontendHooks {
   std::function<void(http::Request&&, std::string request_id, http::Responder)> sqs_handle;
   std::function<std::string()> metrics_text;
   std::function<void(http::Request&&, http::Responder)> admin_handle;
+  // EventBridge Pipes (REST-JSON by path, SigV4 service `pipes`).
+  std::function<bool(const http::Request&)> pipes_accepts;
+  std::function<void(http::Request&&, std::string request_id, http::Responder)> pipes_handle;
 };
 
 class Frontend {

@@ -27,18 +27,6 @@ std::string ResultClass(const HttpResult& r) {
   }
 }
 
-transform::ConnectionHttpParameters ConnParams(const registry::ConnectionView& c) {
-  transform::ConnectionHttpParameters p;
-  auto copy = [](const std::vector<registry::ConnectionParam>& in,
-                 std::vector<transform::ConnectionParameter>& out) {
-    for (const auto& x : in) out.push_back({x.key, x.value, x.is_secret});
-  };
-  copy(c.headers, p.header_parameters);
-  copy(c.query, p.query_string_parameters);
-  copy(c.body, p.body_parameters);
-  return p;
-}
-
 }  // namespace
 
 RetryPolicy EngineImpl::PolicyFor(const registry::TargetRoute& target,
@@ -219,7 +207,7 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
     return;
   }
   auto spec = transform::BuildHttpRequest(a.destination->http_method, a.destination->endpoint,
-                                          *http_params, ConnParams(conn), auth_header,
+                                          *http_params, ConnectionParams(conn), auth_header,
                                           a.task.event_json, std::move(*payload));
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());

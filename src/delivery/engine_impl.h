@@ -20,6 +20,7 @@ class EngineImpl final : public DeliveryEngine {
     Post([this, name] { OnConnectionChanged(name); });
   }
   void HandleAdmin(const http::Request& req, http::Responder respond) override;
+  void SubmitPipeCall(PipeCall call, PipeCallDone done) override;
   void HandleSettings(const std::string& destination, const std::string& body,
                       http::Responder respond);
 
@@ -64,6 +65,19 @@ class EngineImpl final : public DeliveryEngine {
       const std::shared_ptr<const registry::TargetRoute>& target, Status* error);
   void SetConnectionState(const std::string& connection, registry::ConnectionState state,
                           std::string reason);
+
+  // engine_pipes.cc: pipe calls on API destination lanes.
+  // True when the next start of the lane goes to a pipe call (alternating while both wait).
+  bool TakePipeTurn(Lane& lane);
+  void StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> call);
+  void OnPipeCallDone(const std::string& lane_key, std::shared_ptr<PendingPipeCall> call,
+                      HttpResult result);
+  void FinishPipeCall(PendingPipeCall& call, PipeCallResult result);
+  // A parked lane (connection not authorized) fails its pipe calls at once (retryable): the
+  // pipe's messages go back to their queue instead of holding a batch.
+  void FailParkedPipeCalls(Lane& lane);
+  void RecordPipeAttempt(const std::string& lane_key, PendingPipeCall& call, const HttpResult* r,
+                         const PipeCallResult& result);
 
   // engine_auth.cc: OAuth token caches.
   ConnectionAuth* AuthFor(const registry::ConnectionView& conn,

@@ -39,6 +39,17 @@ inline constexpr size_t kMaxCachedRecordsPerLane = 4096;
 
 enum class LaneKind { kApi, kQueue, kBus };
 
+// A pipe call waiting for (or holding) a start slot on its destination's lane.
+struct PendingPipeCall {
+  PipeCall call;
+  PipeCallDone done;
+  std::string access_token;  // OAuth token used, for Invalidate on 401/407
+  std::string method, redacted_url;
+  std::vector<std::pair<std::string, std::string>> redacted_headers;
+  int64_t start_wall_us = 0;
+  uint64_t seq = 0;  // attempt record key
+};
+
 struct Lane {
   std::string key;
   LaneKind kind = LaneKind::kApi;
@@ -59,7 +70,12 @@ struct Lane {
   bool waiting_token = false;
   metrics::Counter* throttled_waits = nullptr;
   std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series
+  // Pipe calls share the lane's limiter; starts alternate between them and `ready` tasks.
+  std::deque<std::shared_ptr<PendingPipeCall>> pipe_calls;
+  bool pipe_turn = false;
 };
+
+inline bool HasWork(const Lane& lane) { return !lane.ready.empty() || !lane.pipe_calls.empty(); }
 
 struct Timer {
   int64_t due_ms;
@@ -88,6 +104,9 @@ struct Attempt {
   int64_t start_wall_us = 0;
   bool recorded = false;  // an attempt record was written for this attempt
 };
+
+// A connection's InvocationHttpParameters in the transform module's terms.
+transform::ConnectionHttpParameters ConnectionParams(const registry::ConnectionView& c);
 
 // Per-connection OAuth state, owned by the engine thread.
 class ConnectionAuth;
