@@ -86,7 +86,7 @@ struct PipeCall {
   // `path_document`.
   std::string http_parameters_json;
   std::string path_document;
-  std::string record_id;  // the first record's messageId (attempt records)
+  std::string record_id;            // the first record's messageId (attempt records)
   bool keep_response_body = false;  // enrichment: the body is the next payload
 };
 

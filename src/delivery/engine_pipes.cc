@@ -79,10 +79,9 @@ void EngineImpl::FailParkedPipeCalls(Lane& lane) {
     auto call = std::move(lane.pipe_calls.front());
     lane.pipe_calls.pop_front();
     call->start_wall_us = d_.clock->NowMicros();
-    PipeCallResult r =
-        Failure(PipeCallResult::Kind::kRetryable, "NO_PERMISSIONS",
-                "The API destination " + lane.resource +
-                    " is inactive: its connection is not authorized.");
+    PipeCallResult r = Failure(
+        PipeCallResult::Kind::kRetryable, "NO_PERMISSIONS",
+        "The API destination " + lane.resource + " is inactive: its connection is not authorized.");
     RecordPipeAttempt(lane.key, *call, nullptr, r);
     FinishPipeCall(*call, std::move(r));
   }
@@ -103,10 +102,10 @@ void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) 
   auto dest = d_.registry->FindDestination(lane.resource);
   auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
   if (!dest || !conn) {
-    PipeCallResult r = Failure(PipeCallResult::Kind::kPermanent, "NO_RESOURCE",
-                               !dest ? "API destination " + lane.resource + " does not exist."
-                                     : "The connection of API destination " + lane.resource +
-                                           " does not exist.");
+    PipeCallResult r =
+        Failure(PipeCallResult::Kind::kPermanent, "NO_RESOURCE",
+                !dest ? "API destination " + lane.resource + " does not exist."
+                      : "The connection of API destination " + lane.resource + " does not exist.");
     RecordPipeAttempt(lane.key, c, nullptr, r);
     FinishPipeCall(c, std::move(r));
     return;
@@ -116,10 +115,10 @@ void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) 
   if (conn->authorization_type == "BASIC" || conn->authorization_type == "API_KEY") {
     auth::StaticAuthParams p{conn->username, conn->password, conn->api_key_name,
                              conn->api_key_value};
-    auto h = auth::StaticAuthHeader(conn->authorization_type == "BASIC"
-                                        ? auth::StaticAuthType::kBasic
-                                        : auth::StaticAuthType::kApiKey,
-                                    p);
+    auto h =
+        auth::StaticAuthHeader(conn->authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
+                                                                   : auth::StaticAuthType::kApiKey,
+                               p);
     if (h) auth_header = transform::AuthHeader{h->first, h->second};
   } else if (conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
     ConnectionAuth* ca = AuthFor(*conn, settings);
@@ -152,15 +151,15 @@ void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) 
     auto parsed = HttpParametersFromJson(holder);
     if (parsed.ok()) params = std::move(*parsed);
   }
-  auto spec =
-      transform::BuildHttpRequest(dest->http_method, dest->endpoint, params, ConnectionParams(*conn),
-                                  auth_header, c.call.path_document, c.call.payload);
+  auto spec = transform::BuildHttpRequest(dest->http_method, dest->endpoint, params,
+                                          ConnectionParams(*conn), auth_header,
+                                          c.call.path_document, c.call.payload);
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());
-    PipeCallResult r = Failure(
-        PipeCallResult::Kind::kPermanent,
-        de ? std::string(transform::DeliveryErrorCodeName(de->code)) : "INVALID_PARAMETER",
-        de ? de->message : spec.status().message());
+    PipeCallResult r =
+        Failure(PipeCallResult::Kind::kPermanent,
+                de ? std::string(transform::DeliveryErrorCodeName(de->code)) : "INVALID_PARAMETER",
+                de ? de->message : spec.status().message());
     RecordPipeAttempt(lane.key, c, nullptr, r);
     FinishPipeCall(c, std::move(r));
     return;
@@ -212,8 +211,8 @@ void EngineImpl::OnPipeCallDone(const std::string& lane_key, std::shared_ptr<Pen
   if (HasWork(lane)) active_.insert(&lane);
   Attempts(lane, PipeResultClass(result)).Inc();
   attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
-  bool ok = result.kind == HttpResult::Kind::kResponse && result.status >= 200 &&
-            result.status < 300;
+  bool ok =
+      result.kind == HttpResult::Kind::kResponse && result.status >= 200 && result.status < 300;
   int64_t now_mono = d_.clock->MonotonicMicros();
   if (lane.breaker) lane.breaker->OnResult(now_mono, ok);
   if (!ok && result.kind == HttpResult::Kind::kResponse &&

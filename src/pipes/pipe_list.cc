@@ -16,9 +16,9 @@ std::string StrOf(const json::object& o, std::string_view k) {
 }
 
 Status BadQuery(std::string_view value, std::string_view field, std::string_view constraint) {
-  return Status::Validation("1 validation error detected: Value '" + std::string(value) +
-                            "' at '" + std::string(field) + "' failed to satisfy constraint: " +
-                            std::string(constraint));
+  return Status::Validation("1 validation error detected: Value '" + std::string(value) + "' at '" +
+                            std::string(field) +
+                            "' failed to satisfy constraint: " + std::string(constraint));
 }
 
 }  // namespace
@@ -41,7 +41,8 @@ StatusOr<PipeService::Json> PipeService::ListPipes(const Query& q) {
     limit = static_cast<int>(v);
   }
   if (!desired.empty() && desired != "RUNNING" && desired != "STOPPED") {
-    return BadQuery(desired, "desiredState", "Member must satisfy enum value set: [RUNNING, STOPPED]");
+    return BadQuery(desired, "desiredState",
+                    "Member must satisfy enum value set: [RUNNING, STOPPED]");
   }
   std::lock_guard<std::mutex> lock(mu_);
   json::array list;
@@ -89,8 +90,8 @@ StatusOr<PipeService::Json> PipeService::TagResource(const std::string& arn, con
   Entry* e = Find(NameFromArn(arn));
   if (!e) return Status::NotFound("Resource " + arn + " does not exist.");
   Json r = e->record;
-  json::object tags = r.contains("Tags") && r["Tags"].is_object() ? r["Tags"].as_object()
-                                                                  : json::object();
+  json::object tags =
+      r.contains("Tags") && r["Tags"].is_object() ? r["Tags"].as_object() : json::object();
   for (const auto& kv : tags_it->value().as_object()) {
     if (kv.key().empty() || kv.key().size() > 128 || !kv.value().is_string() ||
         kv.value().as_string().size() > 256) {

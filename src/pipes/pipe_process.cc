@@ -13,7 +13,6 @@ namespace bp::pipes {
 
 namespace {
 
-
 std::string Quoted(std::string_view s) {
   std::string out;
   transform::AppendQuoted(out, s);
@@ -93,8 +92,9 @@ static StatusOr<std::vector<std::string>> Transform(const PipePlan& plan,
   if (!tpl) return events;
   std::vector<std::string> out;
   for (size_t i = 0; i < views.size(); ++i) {
-    BP_ASSIGN_OR_RETURN(std::string s,
-                        RenderInputTemplate(*tpl, ResolverFor(plan, views[i], events[i], ingestion)));
+    BP_ASSIGN_OR_RETURN(
+        std::string s,
+        RenderInputTemplate(*tpl, ResolverFor(plan, views[i], events[i], ingestion)));
     out.push_back(std::move(s));
   }
   return out;
@@ -159,9 +159,14 @@ void PipeRunner::Process(std::vector<queue::ReceivedMessage> batch) {
   if (!plan_.enrichment_destination.empty()) {
     auto inputs = Transform(plan_, plan_.enrichment_template, views, events, ingestion);
     if (!inputs.ok()) return render_failed(inputs.status());
-    delivery::PipeCall call{plan_.name,     "enrichment", plan_.enrichment_destination,
-                            JoinBatch(*inputs), plan_.enrichment_http_json, views[0],
-                            kept[0].message_id, true};
+    delivery::PipeCall call{plan_.name,
+                            "enrichment",
+                            plan_.enrichment_destination,
+                            JoinBatch(*inputs),
+                            plan_.enrichment_http_json,
+                            views[0],
+                            kept[0].message_id,
+                            true};
     auto r = Call(std::move(call));
     if (r.kind != delivery::PipeCallResult::Kind::kSuccess) {
       return fail(r.error_code, r.error_message);
@@ -181,9 +186,14 @@ void PipeRunner::Process(std::vector<queue::ReceivedMessage> batch) {
   if (!inputs.ok()) return render_failed(inputs.status());
   switch (plan_.target_kind) {
     case TargetKind::kApiDestination: {
-      delivery::PipeCall call{plan_.name,        "target", plan_.target_resource,
-                              JoinBatch(*inputs), plan_.target_http_json, views[0],
-                              kept[0].message_id, false};
+      delivery::PipeCall call{plan_.name,
+                              "target",
+                              plan_.target_resource,
+                              JoinBatch(*inputs),
+                              plan_.target_http_json,
+                              views[0],
+                              kept[0].message_id,
+                              false};
       auto r = Call(std::move(call));
       if (r.kind != delivery::PipeCallResult::Kind::kSuccess) {
         return fail(r.error_code, r.error_message);
@@ -244,14 +254,14 @@ Status PipeRunner::DeliverToBus(const std::vector<std::string>& inputs,
     resources += "]";
     std::string detail;
     transform::AppendMinified(detail, inputs[i]);
-    std::string env = "{\"version\":\"0\",\"id\":" + Quoted(NewUuid()) + ",\"detail-type\":" +
-                      Quoted(plan_.bus_detail_type.empty() ? "Event from aws:sqs"
-                                                           : plan_.bus_detail_type) +
-                      ",\"source\":" +
-                      Quoted(plan_.bus_source.empty() ? "Pipe " + plan_.name : plan_.bus_source) +
-                      ",\"account\":" + Quoted(d_.partition.account) + ",\"time\":" +
-                      Quoted(time) + ",\"region\":" + Quoted(d_.partition.region) +
-                      ",\"resources\":" + resources + ",\"detail\":" + detail + "}";
+    std::string env =
+        "{\"version\":\"0\",\"id\":" + Quoted(NewUuid()) + ",\"detail-type\":" +
+        Quoted(plan_.bus_detail_type.empty() ? "Event from aws:sqs" : plan_.bus_detail_type) +
+        ",\"source\":" +
+        Quoted(plan_.bus_source.empty() ? "Pipe " + plan_.name : plan_.bus_source) +
+        ",\"account\":" + Quoted(d_.partition.account) + ",\"time\":" + Quoted(time) +
+        ",\"region\":" + Quoted(d_.partition.region) + ",\"resources\":" + resources +
+        ",\"detail\":" + detail + "}";
     BP_ASSIGN_OR_RETURN(auto more, d_.bus_fanout(plan_.target_resource, env, now_ms, 1, wb));
     for (auto& t : more) tasks.push_back(std::move(t));
   }
@@ -269,12 +279,12 @@ Status PipeRunner::DeliverToQueue(const std::vector<std::string>& inputs) {
       e.request.body = inputs[i];
       entries.push_back(std::move(e));
     }
-    BP_ASSIGN_OR_RETURN(auto r, d_.queues->SendMessageBatch(plan_.target_resource,
-                                                            std::move(entries)));
+    BP_ASSIGN_OR_RETURN(auto r,
+                        d_.queues->SendMessageBatch(plan_.target_resource, std::move(entries)));
     if (!r.failed.empty()) {
-      return transform::MakeDeliveryError(transform::DeliveryErrorCode::kInvalidParameter,
-                                          "The target queue refused a message: " +
-                                              r.failed[0].message);
+      return transform::MakeDeliveryError(
+          transform::DeliveryErrorCode::kInvalidParameter,
+          "The target queue refused a message: " + r.failed[0].message);
     }
   }
   return Status::Ok();
@@ -289,8 +299,7 @@ void PipeRunner::DeleteMessages(const std::vector<std::string>& handles) {
     auto r = d_.queues->DeleteMessageBatch(plan_.source_queue, std::move(entries));
     if (!r.ok() || !r->failed.empty()) {
       Log(kLevelError, "cannot delete processed messages; they may be processed again",
-          {{"pipe", plan_.name},
-           {"error", r.ok() ? r->failed[0].message : r.status().ToString()}});
+          {{"pipe", plan_.name}, {"error", r.ok() ? r->failed[0].message : r.status().ToString()}});
     }
   }
 }

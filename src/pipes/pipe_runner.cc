@@ -12,7 +12,6 @@
 
 namespace bp::pipes {
 
-
 namespace {
 
 // A pipe call waits at most this long for its outcome (limiter backlog plus the timeout).
@@ -20,15 +19,15 @@ constexpr int64_t kMaxCallWaitMicros = 15 * 60 * 1'000'000LL;
 
 }  // namespace
 
-
 PipeRunner::PipeRunner(const PipeDeps& deps, PipePlan plan)
     : d_(deps), plan_(std::move(plan)), counters_(std::make_unique<Counters>()) {
   metrics::Labels l{{"pipe", plan_.name}};
   auto& m = *d_.metrics;
   counters_->received = &m.GetCounter("bridgeport_pipe_records_received_total",
                                       "Records a pipe received from its source", l);
-  counters_->filtered = &m.GetCounter("bridgeport_pipe_records_filtered_total",
-                                      "Records that matched no filter (deleted from the source)", l);
+  counters_->filtered =
+      &m.GetCounter("bridgeport_pipe_records_filtered_total",
+                    "Records that matched no filter (deleted from the source)", l);
   counters_->enriched = &m.GetCounter("bridgeport_pipe_records_enriched_total",
                                       "Records sent through a pipe's enrichment", l);
   counters_->delivered = &m.GetCounter("bridgeport_pipe_records_delivered_total",
@@ -43,7 +42,9 @@ PipeRunner::~PipeRunner() {
   Join();
 }
 
-void PipeRunner::Start() { thread_ = std::thread([this] { Run(); }); }
+void PipeRunner::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void PipeRunner::Join() {
   if (thread_.joinable()) thread_.join();
@@ -60,9 +61,10 @@ void PipeRunner::Log(int level, std::string_view msg, std::initializer_list<log:
   if (lvl.empty()) {
     write = log::Enabled(out);
   } else {
-    int threshold = lvl == "TRACE" ? kLevelTrace : lvl == "INFO" ? kLevelInfo
-                                               : lvl == "ERROR" ? kLevelError
-                                                                : 99;
+    int threshold = lvl == "TRACE"   ? kLevelTrace
+                    : lvl == "INFO"  ? kLevelInfo
+                    : lvl == "ERROR" ? kLevelError
+                                     : 99;
     write = level >= threshold;
   }
   if (write) log::Write(out, "pipes", msg, fields);
@@ -91,7 +93,8 @@ std::vector<queue::ReceivedMessage> PipeRunner::Collect() {
   int visibility = 30;
   auto attrs = d_.queues->GetQueueAttributes(plan_.source_queue, {"VisibilityTimeout"});
   if (!attrs.ok()) {
-    Log(kLevelError, "source queue unavailable", {{"pipe", plan_.name}, {"error", attrs.status().ToString()}});
+    Log(kLevelError, "source queue unavailable",
+        {{"pipe", plan_.name}, {"error", attrs.status().ToString()}});
     Pause(1'000'000);
     return out;
   }

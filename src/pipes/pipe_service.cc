@@ -11,9 +11,9 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kKeyPrefix = "pipe/";
-constexpr std::string_view kStates[] = {"RUNNING",  "STOPPED",      "CREATING",     "UPDATING",
-                                        "DELETING", "STARTING",     "STOPPING",     "CREATE_FAILED",
-                                        "UPDATE_FAILED", "START_FAILED", "STOP_FAILED"};
+constexpr std::string_view kStates[] = {
+    "RUNNING",  "STOPPED",       "CREATING",      "UPDATING",     "DELETING",   "STARTING",
+    "STOPPING", "CREATE_FAILED", "UPDATE_FAILED", "START_FAILED", "STOP_FAILED"};
 
 std::string Key(std::string_view name) { return std::string(kKeyPrefix) + std::string(name); }
 
@@ -30,14 +30,14 @@ bool IsTransitional(std::string_view s) {
 
 // The members CreatePipe/UpdatePipe accept and DescribePipe shows.
 constexpr std::string_view kMembers[] = {
-    "Description", "DesiredState", "Source",         "SourceParameters", "Enrichment",
-    "EnrichmentParameters", "Target", "TargetParameters", "RoleArn", "Tags", "LogConfiguration",
-    "KmsKeyIdentifier"};
+    "Description",          "DesiredState",    "Source",           "SourceParameters", "Enrichment",
+    "EnrichmentParameters", "Target",          "TargetParameters", "RoleArn",          "Tags",
+    "LogConfiguration",     "KmsKeyIdentifier"};
 
 json::object Short(const json::object& r) {
   json::object out;
-  for (const char* k : {"Arn", "Name", "DesiredState", "CurrentState", "CreationTime",
-                        "LastModifiedTime"}) {
+  for (const char* k :
+       {"Arn", "Name", "DesiredState", "CurrentState", "CreationTime", "LastModifiedTime"}) {
     if (auto it = r.find(k); it != r.end()) out[k] = it->value();
   }
   if (StrOf(r, "CurrentState") == "DELETING") out["DesiredState"] = "DELETED";
@@ -61,23 +61,22 @@ PipeService::~PipeService() { Stop(); }
 
 Status PipeService::Load() {
   std::lock_guard<std::mutex> lock(mu_);
-  Status s = d_.store->Scan(
-      store::Family::kMeta, kKeyPrefix, store::PrefixEnd(kKeyPrefix),
-      [&](std::string_view, std::string_view value) {
-        boost::system::error_code ec;
-        json::value v = json::parse(value, ec);
-        if (ec || !v.is_object()) {
-          log::Error("pipes", "skipping an undecodable pipe record");
-          return true;
-        }
-        auto e = std::make_unique<Entry>();
-        e->record = std::move(v.as_object());
-        std::string name = StrOf(e->record, "Name");
-        SetStateGauges(name, StrOf(e->record, "CurrentState"));
-        pending_.insert(name);
-        pipes_[name] = std::move(e);
-        return true;
-      });
+  Status s = d_.store->Scan(store::Family::kMeta, kKeyPrefix, store::PrefixEnd(kKeyPrefix),
+                            [&](std::string_view, std::string_view value) {
+                              boost::system::error_code ec;
+                              json::value v = json::parse(value, ec);
+                              if (ec || !v.is_object()) {
+                                log::Error("pipes", "skipping an undecodable pipe record");
+                                return true;
+                              }
+                              auto e = std::make_unique<Entry>();
+                              e->record = std::move(v.as_object());
+                              std::string name = StrOf(e->record, "Name");
+                              SetStateGauges(name, StrOf(e->record, "CurrentState"));
+                              pending_.insert(name);
+                              pipes_[name] = std::move(e);
+                              return true;
+                            });
   if (s.ok()) log::Info("pipes", "pipes loaded", {{"pipes", static_cast<int64_t>(pipes_.size())}});
   return s;
 }
@@ -180,7 +179,8 @@ void PipeService::Advance(const std::string& name) {
     b.Delete(store::Family::kMeta, Key(name));
     Status s = d_.store->Write(std::move(b));
     if (!s.ok()) {
-      log::Error("pipes", "cannot delete a pipe; will retry", {{"pipe", name}, {"error", s.ToString()}});
+      log::Error("pipes", "cannot delete a pipe; will retry",
+                 {{"pipe", name}, {"error", s.ToString()}});
       pending_.insert(name);
       return;
     }
@@ -211,7 +211,8 @@ void PipeService::Advance(const std::string& name) {
     e->record["StateReason"] = reason.substr(0, 512);
   }
   Status s = Persist(e->record);
-  if (!s.ok()) log::Error("pipes", "cannot record a pipe state", {{"pipe", name}, {"error", s.ToString()}});
+  if (!s.ok())
+    log::Error("pipes", "cannot record a pipe state", {{"pipe", name}, {"error", s.ToString()}});
   log::Info("pipes", "pipe state changed", {{"pipe", name}, {"from", state}, {"state", next}});
   if (runner) {
     runner->Start();
@@ -243,8 +244,8 @@ StatusOr<PipeService::Json> PipeService::CreatePipe(const std::string& name, con
   e->record = record;
   pipes_[name] = std::move(e);
   Poke(name);
-  log::Info("pipes", "pipe created", {{"pipe", name}, {"source", plan.source_arn},
-                                      {"target", plan.target_arn}});
+  log::Info("pipes", "pipe created",
+            {{"pipe", name}, {"source", plan.source_arn}, {"target", plan.target_arn}});
   return Short(record);
 }
 
@@ -266,7 +267,8 @@ StatusOr<PipeService::Json> PipeService::UpdatePipe(const std::string& name, con
     if (auto it = body.find(k); it != body.end() && !it->value().is_null()) update[k] = it->value();
   }
   if (body.contains("Source")) {
-    return Status::Validation("Source cannot be changed by UpdatePipe; delete and recreate the pipe.");
+    return Status::Validation(
+        "Source cannot be changed by UpdatePipe; delete and recreate the pipe.");
   }
   Json merged = MergeUpdate(e->record, update);
   BP_ASSIGN_OR_RETURN(PipePlan plan, CompilePipe(merged, d_.partition, d_.resolver));

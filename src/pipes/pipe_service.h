@@ -78,8 +78,8 @@ class PipeService {
   const PipeServiceOptions options_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Entry>> pipes_;  // GUARDED_BY(mu_)
-  std::set<std::string> pending_;                       // GUARDED_BY(mu_)
-  bool stopping_ = false;                               // GUARDED_BY(mu_)
+  std::set<std::string> pending_;                        // GUARDED_BY(mu_)
+  bool stopping_ = false;                                // GUARDED_BY(mu_)
   std::condition_variable cv_;
   std::thread control_;
 };

@@ -15,8 +15,8 @@ namespace {
 Status Invalid(std::string_view value, std::string_view field, std::string_view constraint) {
   std::string v(value.substr(0, 256));
   return Status::Validation("1 validation error detected: Value '" + v + "' at '" +
-                            std::string(field) + "' failed to satisfy constraint: " +
-                            std::string(constraint));
+                            std::string(field) +
+                            "' failed to satisfy constraint: " + std::string(constraint));
 }
 
 // Reads an optional member of type string/object/array/integer; a wrong type is a
@@ -65,11 +65,10 @@ std::string Lower(std::string_view s) {
 }
 
 Status CheckHttpParameters(const json::object& params, std::string_view field) {
-  BP_RETURN_IF_ERROR(OnlyMembers(params,
-                                 {"PathParameterValues", "HeaderParameters",
-                                  "QueryStringParameters"},
-                                 field, "HttpParameters has PathParameterValues, HeaderParameters "
-                                        "and QueryStringParameters"));
+  BP_RETURN_IF_ERROR(OnlyMembers(
+      params, {"PathParameterValues", "HeaderParameters", "QueryStringParameters"}, field,
+      "HttpParameters has PathParameterValues, HeaderParameters "
+      "and QueryStringParameters"));
   if (auto it = params.find("PathParameterValues"); it != params.end()) {
     if (!it->value().is_array()) {
       return Invalid("", std::string(field) + ".pathParameterValues", "Member must be a list");
@@ -89,8 +88,7 @@ Status CheckHttpParameters(const json::object& params, std::string_view field) {
     for (const auto& kv : it->value().as_object()) {
       if (kv.key().empty() || kv.key().size() > 512 || !kv.value().is_string() ||
           kv.value().as_string().size() > 512) {
-        return Invalid(kv.key(), f,
-                       "Map keys and values must be strings of 1 to 512 characters");
+        return Invalid(kv.key(), f, "Map keys and values must be strings of 1 to 512 characters");
       }
       if (kv.value().as_string().starts_with("$") &&
           !transform::JsonPath::Parse(kv.value().as_string()).ok()) {
@@ -103,8 +101,7 @@ Status CheckHttpParameters(const json::object& params, std::string_view field) {
 
 // The API destination named by `arn`, checked against the partition and the registry.
 StatusOr<std::string> DestinationFromArn(std::string_view arn, std::string_view field,
-                                         const model::Partition& p,
-                                         const ResourceResolver& r) {
+                                         const model::Partition& p, const ResourceResolver& r) {
   auto parsed = model::ParseArn(arn);
   if (!parsed || parsed->service != "events" || parsed->type != "api-destination") {
     return Invalid(arn, field,
@@ -120,8 +117,8 @@ StatusOr<std::string> DestinationFromArn(std::string_view arn, std::string_view 
   return name;
 }
 
-Status CompileSource(const json::object& pipe, const model::Partition& p,
-                     const ResourceResolver& r, PipePlan& plan) {
+Status CompileSource(const json::object& pipe, const model::Partition& p, const ResourceResolver& r,
+                     PipePlan& plan) {
   BP_ASSIGN_OR_RETURN(auto source, Str(pipe, "Source", "source"));
   if (!source || source->empty()) return Invalid("null", "source", "Member must not be null");
   auto parsed = model::ParseArn(*source);
@@ -138,11 +135,10 @@ Status CompileSource(const json::object& pipe, const model::Partition& p,
   plan.source_queue = parsed->resource;
   BP_ASSIGN_OR_RETURN(const json::object* sp, Obj(pipe, "SourceParameters", "sourceParameters"));
   if (!sp) return Status::Ok();
-  BP_RETURN_IF_ERROR(OnlyMembers(*sp, {"FilterCriteria", "SqsQueueParameters"},
-                                 "sourceParameters",
+  BP_RETURN_IF_ERROR(OnlyMembers(*sp, {"FilterCriteria", "SqsQueueParameters"}, "sourceParameters",
                                  "an SQS source takes FilterCriteria and SqsQueueParameters"));
-  BP_ASSIGN_OR_RETURN(const json::object* sqs, Obj(*sp, "SqsQueueParameters",
-                                                   "sourceParameters.sqsQueueParameters"));
+  BP_ASSIGN_OR_RETURN(const json::object* sqs,
+                      Obj(*sp, "SqsQueueParameters", "sourceParameters.sqsQueueParameters"));
   if (sqs) {
     const std::string f = "sourceParameters.sqsQueueParameters.";
     BP_ASSIGN_OR_RETURN(auto batch, Int(*sqs, "BatchSize", f + "batchSize"));
@@ -265,8 +261,8 @@ Status CompileBusParameters(const json::object& bp, PipePlan& plan) {
   return Status::Ok();
 }
 
-Status CompileTarget(const json::object& pipe, const model::Partition& p,
-                     const ResourceResolver& r, PipePlan& plan) {
+Status CompileTarget(const json::object& pipe, const model::Partition& p, const ResourceResolver& r,
+                     PipePlan& plan) {
   BP_ASSIGN_OR_RETURN(auto target, Str(pipe, "Target", "target"));
   if (!target || target->empty()) return Invalid("null", "target", "Member must not be null");
   auto parsed = model::ParseArn(*target);
@@ -277,8 +273,7 @@ Status CompileTarget(const json::object& pipe, const model::Partition& p,
   } else if (parsed && parsed->service == "events" && parsed->type == "event-bus") {
     plan.target_kind = TargetKind::kEventBus;
     plan.target_resource = parsed->rest;
-    if (parsed->region != p.region || parsed->account != p.account ||
-        !r.bus_exists(parsed->rest)) {
+    if (parsed->region != p.region || parsed->account != p.account || !r.bus_exists(parsed->rest)) {
       return Status::Validation("Event bus " + *target + " does not exist.");
     }
   } else if (parsed && parsed->service == "sqs") {
@@ -341,7 +336,8 @@ Status CompileCommon(const json::object& pipe, PipePlan& plan) {
   }
   BP_ASSIGN_OR_RETURN(auto desired, Str(pipe, "DesiredState", "desiredState"));
   if (desired && *desired != "RUNNING" && *desired != "STOPPED") {
-    return Invalid(*desired, "desiredState", "Member must satisfy enum value set: [RUNNING, STOPPED]");
+    return Invalid(*desired, "desiredState",
+                   "Member must satisfy enum value set: [RUNNING, STOPPED]");
   }
   BP_ASSIGN_OR_RETURN(auto kms, Str(pipe, "KmsKeyIdentifier", "kmsKeyIdentifier"));
   if (kms && kms->size() > 2048) {
@@ -359,7 +355,8 @@ Status CompileCommon(const json::object& pipe, PipePlan& plan) {
   }
   BP_ASSIGN_OR_RETURN(const json::object* tags, Obj(pipe, "Tags", "tags"));
   if (tags) {
-    if (tags->size() > 50) return Invalid("", "tags", "Member must have length less than or equal to 50");
+    if (tags->size() > 50)
+      return Invalid("", "tags", "Member must have length less than or equal to 50");
     for (const auto& kv : *tags) {
       if (kv.key().empty() || kv.key().size() > 128 || !kv.value().is_string() ||
           kv.value().as_string().size() > 256) {
@@ -409,8 +406,8 @@ json::object MergeUpdate(const json::object& stored, const json::object& update)
     }
     out[k] = kv.value();
   }
-  if (auto it = out.find("Enrichment"); it != out.end() && it->value().is_string() &&
-                                        it->value().as_string().empty()) {
+  if (auto it = out.find("Enrichment");
+      it != out.end() && it->value().is_string() && it->value().as_string().empty()) {
     out.erase("Enrichment");
   }
   return out;

@@ -47,8 +47,8 @@ TEST(PipeSpec, RejectsOtherSourcesAndBigBatchesWithoutWindow) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("sourceParameters.sqsQueueParameters.batchSize"),
             std::string::npos);
-  p["SourceParameters"] = json::parse(
-      R"({"SqsQueueParameters":{"BatchSize":100,"MaximumBatchingWindowInSeconds":2}})");
+  p["SourceParameters"] =
+      json::parse(R"({"SqsQueueParameters":{"BatchSize":100,"MaximumBatchingWindowInSeconds":2}})");
   EXPECT_TRUE(CompilePipe(p, kP, Resolver()).ok());
 }
 
@@ -73,8 +73,8 @@ TEST(PipeSpec, MergeUpdateReplacesSubObjects) {
       json::parse(R"({"InputTemplate":"x","HttpParameters":{"HeaderParameters":{"a":"1"}}})");
   stored["Enrichment"] = kDest;
   auto merged = MergeUpdate(
-      stored, json::parse(R"({"Enrichment":"","TargetParameters":{"InputTemplate":"y"}})")
-                  .as_object());
+      stored,
+      json::parse(R"({"Enrichment":"","TargetParameters":{"InputTemplate":"y"}})").as_object());
   EXPECT_FALSE(merged.contains("Enrichment"));
   EXPECT_EQ(merged["TargetParameters"].at("InputTemplate").as_string(), "y");
   EXPECT_TRUE(merged["TargetParameters"].as_object().contains("HttpParameters"));

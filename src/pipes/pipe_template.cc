@@ -10,11 +10,10 @@ namespace bp::pipes {
 
 namespace {
 
-constexpr std::string_view kReserved[] = {
-    "aws.pipes.pipe-arn",   "aws.pipes.pipe-name",
-    "aws.pipes.source-arn", "aws.pipes.enrichment-arn",
-    "aws.pipes.target-arn", "aws.pipes.event.ingestion-time",
-    "aws.pipes.event",      "aws.pipes.event.json"};
+constexpr std::string_view kReserved[] = {"aws.pipes.pipe-arn",   "aws.pipes.pipe-name",
+                                          "aws.pipes.source-arn", "aws.pipes.enrichment-arn",
+                                          "aws.pipes.target-arn", "aws.pipes.event.ingestion-time",
+                                          "aws.pipes.event",      "aws.pipes.event.json"};
 
 bool IsReserved(std::string_view name) {
   for (auto r : kReserved) {
@@ -79,7 +78,8 @@ Status ValidateInputTemplate(std::string_view text, std::string_view field) {
   }
   for (const Segment& s : Parse(text, IsJsonTemplate(text))) {
     if (!s.placeholder) continue;
-    bool ok = s.text.starts_with("$") ? transform::JsonPath::Parse(s.text).ok() : IsReserved(s.text);
+    bool ok =
+        s.text.starts_with("$") ? transform::JsonPath::Parse(s.text).ok() : IsReserved(s.text);
     if (!ok) {
       return Status::Validation("1 validation error detected: Value at '" + std::string(field) +
                                 "' failed to satisfy constraint: InputTemplate contains an "

@@ -18,10 +18,9 @@ PlaceholderResolver MapResolver(std::map<std::string, std::string> values) {
 }
 
 TEST(PipeTemplate, JsonTemplateQuotesAndValues) {
-  auto r = RenderInputTemplate(R"({"id": "<$.body.id>", "n": <$.body.n>, "o": <$.body.o>})",
-                               MapResolver({{"$.body.id", R"("a\"b")"},
-                                            {"$.body.n", "5"},
-                                            {"$.body.o", R"({"x":1})"}}));
+  auto r = RenderInputTemplate(
+      R"({"id": "<$.body.id>", "n": <$.body.n>, "o": <$.body.o>})",
+      MapResolver({{"$.body.id", R"("a\"b")"}, {"$.body.n", "5"}, {"$.body.o", R"({"x":1})"}}));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, R"({"id": "a\"b", "n": 5, "o": {"x":1}})");
 }
@@ -33,9 +32,9 @@ TEST(PipeTemplate, MissingValues) {
 }
 
 TEST(PipeTemplate, TextTemplateAndLiteralAngles) {
-  auto r = RenderInputTemplate("Hello <$.name> <b>bold</b> from <aws.pipes.pipe-name>",
-                               MapResolver({{"$.name", R"("Ann")"},
-                                            {"aws.pipes.pipe-name", R"("p1")"}}));
+  auto r = RenderInputTemplate(
+      "Hello <$.name> <b>bold</b> from <aws.pipes.pipe-name>",
+      MapResolver({{"$.name", R"("Ann")"}, {"aws.pipes.pipe-name", R"("p1")"}}));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, "Hello Ann <b>bold</b> from p1");
 }

@@ -78,7 +78,9 @@ class DataPlaneImpl final : public DataPlane {
       auto d = registry.FindDestination(name);
       return d ? d->arn : std::string();
     };
-    deps.resolver.bus_exists = [&registry](std::string_view bus) { return registry.BusExists(bus); };
+    deps.resolver.bus_exists = [&registry](std::string_view bus) {
+      return registry.BusExists(bus);
+    };
     deps.bus_fanout = [this](const std::string& bus, const std::string& event, int64_t ingestion_ms,
                              int hops, store::WriteBatch& batch) {
       return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
