@@ -1,6 +1,7 @@
 // Internal state of the delivery engine (engine.cc, engine_attempts.cc, engine_admin.cc).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -107,6 +108,17 @@ struct Attempt {
 
 // A connection's InvocationHttpParameters in the transform module's terms.
 transform::ConnectionHttpParameters ConnectionParams(const registry::ConnectionView& c);
+
+// "2xx".."5xx", "timeout" or "conn_error": the result label of bridgeport_invocation_attempts_total.
+std::string ResultClass(const HttpResult& r);
+
+// The HTTP exchange part of an attempt record (timing, status, response prefix, transport error,
+// method, URL and headers with secrets already masked).
+void AddExchangeFields(boost::json::object& rec, const HttpResult* r, const std::string& method,
+                       const std::string& url, const HttpHeaders& headers);
+// Writes an attempt record under its lane and start time, without the write-ahead log.
+void WriteAttemptRecord(store::Store& store, const std::string& lane, int64_t start_us,
+                        uint64_t seq, const boost::json::object& rec);
 
 // Per-connection OAuth state, owned by the engine thread.
 class ConnectionAuth;

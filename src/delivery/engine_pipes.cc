@@ -21,18 +21,6 @@ namespace {
 
 constexpr size_t kPipeResponseBodyBytes = 1 << 20;
 
-std::string PipeResultClass(const HttpResult& r) {
-  switch (r.kind) {
-    case HttpResult::Kind::kResponse:
-    case HttpResult::Kind::kResponseTooLarge:
-      return std::to_string(r.status / 100) + "xx";
-    case HttpResult::Kind::kTimeout:
-      return "timeout";
-    default:
-      return "conn_error";
-  }
-}
-
 PipeCallResult Failure(PipeCallResult::Kind kind, std::string code, std::string message) {
   PipeCallResult r;
   r.kind = kind;
@@ -209,7 +197,7 @@ void EngineImpl::OnPipeCallDone(const std::string& lane_key, std::shared_ptr<Pen
   lane.inflight--;
   total_inflight_--;
   if (HasWork(lane)) active_.insert(&lane);
-  Attempts(lane, PipeResultClass(result)).Inc();
+  Attempts(lane, ResultClass(result)).Inc();
   attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
   bool ok =
       result.kind == HttpResult::Kind::kResponse && result.status >= 200 && result.status < 300;
@@ -243,31 +231,11 @@ void EngineImpl::RecordPipeAttempt(const std::string& lane_key, PendingPipeCall&
   rec["attempt"] = 1;
   rec["start"] = FormatIso8601(c.start_wall_us / 1000000);
   rec["start_us"] = c.start_wall_us;
-  if (r) {
-    rec["duration_us"] = r->duration_us;
-    rec["duration_ms"] = (r->duration_us + 500) / 1000;
-    if (r->status) rec["status"] = r->status;
-    std::string body = r->body_prefix.substr(0, 1024);
-    if (!body.empty()) rec["response_body"] = body;
-    if (!r->error.empty()) rec["transport_error"] = r->error;
-  }
-  if (!c.method.empty()) rec["method"] = c.method;
-  if (!c.redacted_url.empty()) rec["url"] = c.redacted_url;
-  if (!c.redacted_headers.empty()) {
-    json::object h;
-    for (const auto& [k, v] : c.redacted_headers) h[k] = v;
-    rec["headers"] = std::move(h);
-  }
+  AddExchangeFields(rec, r, c.method, c.redacted_url, c.redacted_headers);
   rec["outcome"] = result.kind == PipeCallResult::Kind::kSuccess ? "success" : "failed";
   if (!result.error_code.empty()) rec["error_code"] = result.error_code;
   if (!result.error_message.empty()) rec["error"] = result.error_message;
-  std::string key = "a" + lane_key + '\x00';
-  store::AppendBigEndian64(key, static_cast<uint64_t>(c.start_wall_us));
-  store::AppendBigEndian64(key, c.seq);
-  store::WriteBatch records;
-  records.Put(store::Family::kAttempts, std::move(key), json::serialize(rec));
-  Status s = d_.store->WriteUnlogged(std::move(records));
-  if (!s.ok()) log::Warn("delivery", "cannot write an attempt record", {{"error", s.ToString()}});
+  WriteAttemptRecord(*d_.store, lane_key, c.start_wall_us, c.seq, rec);
 }
 
 }  // namespace bp::delivery

@@ -276,10 +276,15 @@ StatusOr<PipeService::Json> PipeService::UpdatePipe(const std::string& name, con
   merged["CurrentState"] = "UPDATING";
   merged["LastModifiedTime"] = static_cast<double>(d_.clock->NowMillis()) / 1000.0;
   merged.erase("StateReason");
-  BP_RETURN_IF_ERROR(Persist(merged));
-  e->record = std::move(merged);
+  return CommitChange(name, *e, std::move(merged));
+}
+
+StatusOr<PipeService::Json> PipeService::CommitChange(const std::string& name, Entry& e,
+                                                      Json record) {
+  BP_RETURN_IF_ERROR(Persist(record));
+  e.record = std::move(record);
   Poke(name);
-  return Short(e->record);
+  return Short(e.record);
 }
 
 StatusOr<PipeService::Json> PipeService::DeletePipe(const std::string& name) {
@@ -287,10 +292,7 @@ StatusOr<PipeService::Json> PipeService::DeletePipe(const std::string& name) {
   BP_ASSIGN_OR_RETURN(Entry * e, FindForChange(name));
   Json r = e->record;
   r["CurrentState"] = "DELETING";
-  BP_RETURN_IF_ERROR(Persist(r));
-  e->record = std::move(r);
-  Poke(name);
-  return Short(e->record);
+  return CommitChange(name, *e, std::move(r));
 }
 
 StatusOr<PipeService::Json> PipeService::StartPipe(const std::string& name) {
@@ -303,10 +305,7 @@ StatusOr<PipeService::Json> PipeService::StartPipe(const std::string& name) {
     r.erase("StateReason");
   }
   r["LastModifiedTime"] = static_cast<double>(d_.clock->NowMillis()) / 1000.0;
-  BP_RETURN_IF_ERROR(Persist(r));
-  e->record = std::move(r);
-  Poke(name);
-  return Short(e->record);
+  return CommitChange(name, *e, std::move(r));
 }
 
 StatusOr<PipeService::Json> PipeService::StopPipe(const std::string& name) {
@@ -316,10 +315,7 @@ StatusOr<PipeService::Json> PipeService::StopPipe(const std::string& name) {
   r["DesiredState"] = "STOPPED";
   if (StrOf(r, "CurrentState") != "STOPPED") r["CurrentState"] = "STOPPING";
   r["LastModifiedTime"] = static_cast<double>(d_.clock->NowMillis()) / 1000.0;
-  BP_RETURN_IF_ERROR(Persist(r));
-  e->record = std::move(r);
-  Poke(name);
-  return Short(e->record);
+  return CommitChange(name, *e, std::move(r));
 }
 
 }  // namespace bp::pipes

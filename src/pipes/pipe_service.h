@@ -68,6 +68,8 @@ class PipeService {
   void Advance(const std::string& name);
   // Callers hold mu_.
   Status Persist(const Json& record);
+  // Persists a changed record, publishes it and hands the transition to the control thread.
+  StatusOr<Json> CommitChange(const std::string& name, Entry& e, Json record);
   Entry* Find(const std::string& name);
   StatusOr<Entry*> FindForChange(const std::string& name);
   std::string NameFromArn(const std::string& arn) const;
