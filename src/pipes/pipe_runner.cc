@@ -51,12 +51,13 @@ void PipeRunner::Join() {
 }
 
 void PipeRunner::Log(int level, std::string_view msg, std::initializer_list<log::Field> fields) {
-  // A pipe's LogConfiguration.Level decides which of its execution logs are written; without
-  // one, the server's log level does.
+  // A pipe's LogConfiguration.Level decides which of its execution logs are written (at info, or
+  // debug for TRACE lines). Without one, the server's log level does, and per-batch lines are
+  // debug lines like the engine's per-attempt lines.
   const std::string& lvl = plan_.log_level;
-  log::Level out = level == kLevelTrace  ? log::Level::kDebug
-                   : level == kLevelInfo ? log::Level::kInfo
-                                         : log::Level::kError;
+  log::Level out = level == kLevelError                  ? log::Level::kError
+                   : level == kLevelInfo && !lvl.empty() ? log::Level::kInfo
+                                                         : log::Level::kDebug;
   bool write;
   if (lvl.empty()) {
     write = log::Enabled(out);
@@ -78,14 +79,14 @@ void PipeRunner::Pause(int64_t micros) {
 }
 
 void PipeRunner::Run() {
-  Log(kLevelInfo, "pipe runner started",
-      {{"pipe", plan_.name}, {"source", plan_.source_arn}, {"target", plan_.target_arn}});
+  log::Info("pipes", "pipe runner started",
+            {{"pipe", plan_.name}, {"source", plan_.source_arn}, {"target", plan_.target_arn}});
   while (!stop_.load()) {
     auto batch = Collect();
     if (batch.empty()) continue;
     Process(std::move(batch));
   }
-  Log(kLevelInfo, "pipe runner stopped", {{"pipe", plan_.name}});
+  log::Info("pipes", "pipe runner stopped", {{"pipe", plan_.name}});
 }
 
 std::vector<queue::ReceivedMessage> PipeRunner::Collect() {
