@@ -138,6 +138,12 @@ void PipeRunner::Process(std::vector<queue::ReceivedMessage> batch) {
   }
   const std::string ingestion = FormatIso8601(d_.clock->NowMicros() / 1'000'000);
   auto fail = [&](const std::string& code, const std::string& message) {
+    if (abandon_.load()) {
+      ReleaseMessages(handles);
+      Log(kLevelError, "batch abandoned at shutdown; its messages are visible again",
+          {{"pipe", plan_.name}, {"records", static_cast<int64_t>(kept.size())}});
+      return;
+    }
     d_.metrics
         ->GetCounter("bridgeport_pipe_records_failed_total",
                      "Records of failed batches (left for their queue's redrive)",
@@ -288,6 +294,22 @@ Status PipeRunner::DeliverToQueue(const std::vector<std::string>& inputs) {
     }
   }
   return Status::Ok();
+}
+
+void PipeRunner::ReleaseMessages(const std::vector<std::string>& handles) {
+  for (size_t start = 0; start < handles.size(); start += 10) {
+    std::vector<queue::ReceiptEntry> entries;
+    for (size_t i = start; i < std::min(handles.size(), start + 10); ++i) {
+      entries.push_back({std::to_string(i - start), handles[i], 0});
+    }
+    auto r = d_.queues->ChangeMessageVisibilityBatch(plan_.source_queue, std::move(entries));
+    if (!r.ok()) {
+      Log(kLevelError,
+          "cannot release abandoned messages; they reappear after their visibility "
+          "timeout",
+          {{"pipe", plan_.name}, {"error", r.status().ToString()}});
+    }
+  }
 }
 
 void PipeRunner::DeleteMessages(const std::vector<std::string>& handles) {

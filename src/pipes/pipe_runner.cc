@@ -87,6 +87,7 @@ void PipeRunner::Run() {
     Process(std::move(batch));
   }
   log::Info("pipes", "pipe runner stopped", {{"pipe", plan_.name}});
+  finished_.store(true);
 }
 
 std::vector<queue::ReceivedMessage> PipeRunner::Collect() {

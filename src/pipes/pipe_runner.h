@@ -8,8 +8,9 @@
 // decides their end (maxReceiveCount → dead-letter queue), as with AWS.
 //
 // Lifecycle: Start() launches the thread; RequestStop() asks it to finish its current batch;
-// Join() waits for that. Abandon() (server shutdown) also stops waiting for an outstanding call:
-// its messages then reappear after their visibility timeout (at-least-once).
+// Join() waits for that. Abandon() (server shutdown, after a grace period) also stops waiting for
+// an outstanding call: its batch is made visible again at once (at-least-once: the call may still
+// have reached the endpoint).
 #pragma once
 
 #include <atomic>
@@ -53,6 +54,7 @@ class PipeRunner {
     stop_.store(true);
   }
   void Join();
+  bool finished() const { return finished_.load(); }
 
  private:
   struct Counters {
@@ -74,6 +76,8 @@ class PipeRunner {
                       const std::vector<std::string>& views);
   Status DeliverToQueue(const std::vector<std::string>& inputs);
   void DeleteMessages(const std::vector<std::string>& receipt_handles);
+  // An abandoned batch: visible again now rather than at the end of its visibility timeout.
+  void ReleaseMessages(const std::vector<std::string>& receipt_handles);
   metrics::Counter& Batches(std::string_view outcome);
   // Writes one execution log line if the pipe's log level (or the server's) allows it.
   void Log(int level, std::string_view msg, std::initializer_list<log::Field> fields);
@@ -84,6 +88,7 @@ class PipeRunner {
   std::unique_ptr<Counters> counters_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> abandon_{false};
+  std::atomic<bool> finished_{false};  // Run() returned
   std::thread thread_;
 };
 

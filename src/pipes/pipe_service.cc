@@ -11,6 +11,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kKeyPrefix = "pipe/";
+constexpr int64_t kStopGraceMicros = 10'000'000;
 constexpr std::string_view kStates[] = {
     "RUNNING",  "STOPPED",       "CREATING",      "UPDATING",     "DELETING",   "STARTING",
     "STOPPING", "CREATE_FAILED", "UPDATE_FAILED", "START_FAILED", "STOP_FAILED"};
@@ -95,6 +96,19 @@ void PipeService::Stop() {
     for (auto& [name, e] : pipes_) {
       if (e->runner) runners.push_back(std::move(e->runner));
     }
+  }
+  // Runners finish their batch in progress if they can do so within the grace period; the rest
+  // give up their outstanding call and release their batch.
+  for (auto& r : runners) r->RequestStop();
+  int64_t deadline = d_.clock->MonotonicMicros() + kStopGraceMicros;
+  auto all_finished = [&] {
+    for (auto& r : runners) {
+      if (!r->finished()) return false;
+    }
+    return true;
+  };
+  while (!all_finished() && d_.clock->MonotonicMicros() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& r : runners) r->Abandon();
   for (auto& r : runners) r->Join();

@@ -13,7 +13,8 @@ import harness
 from delivery_util import Sink, body_json, header, max_in_window
 from pipes_util import ROLE, PipesFixture, model_has_member, raw_pipes_call
 
-JITTER = 0.15  # s: largest delay between a limiter start and the sink's receive we tolerate
+JITTER = 0.25  # s: largest delay between a limiter start and the sink's receive we tolerate
+# (the exact bound is checked on the recorded starts; the sink adds scheduling noise)
 
 
 class PipesControlPlaneTest(PipesFixture):

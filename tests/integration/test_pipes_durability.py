@@ -91,6 +91,21 @@ class PipesDurabilityTest(PipesFixture):
         self.wait_queue_empty(src_url)
         self.assertLessEqual(len(self._bodies_seen()) - total, 1)
 
+    def test_clean_stop_releases_a_batch_still_waiting(self):
+        src_url, src = self.queue_with("slowsink")  # VisibilityTimeout 30 s (the default)
+        target = self.api_destination("hook")
+        self.tag(target, timeout_ms=20000)  # the call outlasts the shutdown grace period
+        self.sink.script([{"status": 200, "body": "", "delay_ms": 14000}])
+        self._pipe("patient", src, target)
+        self.send(src_url, [{"n": 7}])
+        self.sink.wait_for(1, timeout=15)
+        t0 = time.monotonic()
+        self.restart_server()  # the call outlasts the 10 s grace: the batch is released
+        reqs = self.sink.wait_for(2, timeout=25)
+        self.assertLess(time.monotonic() - t0, 28, "released before its visibility timeout")
+        self.assertEqual(json.loads(body_json(reqs[1])["body"]), {"n": 7})
+        self.wait_queue_empty(src_url)
+
     def test_log_configuration_sets_the_pipe_log_level(self):
         src_url, src = self.queue_with("logs")
         target = self.api_destination("hook")
