@@ -45,6 +45,13 @@ class PipesDurabilityTest(PipesFixture):
         self.sink.wait_for(4, timeout=15)
         self.assertEqual(sorted(self._bodies_seen()), [0, 1, 2, 3])
         self.wait_queue_empty(src_url)
+        # UpdatePipe on a running pipe: the runner restarts with the new definition.
+        up = self.pipes.update_pipe(Name="stopper", RoleArn=ROLE, TargetParameters={
+            "InputTemplate": '{"again": <$.body.n>}'})
+        self.assertEqual(up["DesiredState"], "RUNNING")
+        self.wait_state("stopper", "RUNNING")
+        self.send(src_url, [{"n": 9}])
+        self.assertEqual(body_json(self.sink.wait_for(5, timeout=15)[4]), {"again": 9})
 
     def test_states_survive_restart(self):
         _, src = self.queue_with("keep")
