@@ -1,5 +1,6 @@
 // The front door: routes every HTTP request to health/readiness, metrics, the admin API, the
-// SQS protocols or the EventBridge API, after SigV4 verification where the protocol needs it.
+// SQS protocols, the Pipes REST-JSON API or the EventBridge API, after SigV4 verification where the
+// protocol needs it.
 #pragma once
 
 #include <atomic>

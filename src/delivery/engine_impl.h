@@ -70,6 +70,12 @@ class EngineImpl final : public DeliveryEngine {
   // True when the next start of the lane goes to a pipe call (alternating while both wait).
   bool TakePipeTurn(Lane& lane);
   void StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> call);
+  // The connection's auth header for a pipe call; false when the call was requeued (token
+  // pending) or finished (token endpoint failure).
+  bool PipeAuthHeader(Lane& lane, std::shared_ptr<PendingPipeCall>& call,
+                      const registry::ConnectionView& conn,
+                      const registry::DeliverySettings& settings,
+                      std::optional<transform::AuthHeader>* out);
   void OnPipeCallDone(const std::string& lane_key, std::shared_ptr<PendingPipeCall> call,
                       HttpResult result);
   void FinishPipeCall(PendingPipeCall& call, PipeCallResult result);

@@ -83,6 +83,43 @@ void EngineImpl::FinishPipeCall(PendingPipeCall& call, PipeCallResult result) {
   }
 }
 
+bool EngineImpl::PipeAuthHeader(Lane& lane, std::shared_ptr<PendingPipeCall>& pc,
+                                const registry::ConnectionView& conn,
+                                const registry::DeliverySettings& settings,
+                                std::optional<transform::AuthHeader>* out) {
+  PendingPipeCall& c = *pc;
+  if (conn.authorization_type == "BASIC" || conn.authorization_type == "API_KEY") {
+    auth::StaticAuthParams p{conn.username, conn.password, conn.api_key_name, conn.api_key_value};
+    auto h =
+        auth::StaticAuthHeader(conn.authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
+                                                                  : auth::StaticAuthType::kApiKey,
+                               p);
+    if (h) *out = transform::AuthHeader{h->first, h->second};
+    return true;
+  }
+  if (conn.authorization_type != "OAUTH_CLIENT_CREDENTIALS") return true;
+  ConnectionAuth* ca = AuthFor(conn, settings);
+  auth::Lookup lookup = ca->cache().Get();
+  if (lookup.kind == auth::Lookup::Kind::kPending) {
+    lane.waiting_token = true;
+    lane.pipe_calls.push_front(std::move(pc));
+    return false;
+  }
+  if (lookup.kind != auth::Lookup::Kind::kReady) {
+    if (lookup.kind == auth::Lookup::Kind::kPermanentFailure) {
+      SetConnectionState(conn.name, registry::ConnectionState::kDeauthorized, lookup.reason);
+    }
+    PipeCallResult r = Failure(PipeCallResult::Kind::kRetryable, "CONNECTION_FAILURE",
+                               "OAuth token endpoint unavailable: " + lookup.reason);
+    RecordPipeAttempt(lane.key, c, nullptr, r);
+    FinishPipeCall(c, std::move(r));
+    return false;
+  }
+  c.access_token = lookup.token.access_token;
+  *out = transform::AuthHeader{"Authorization", auth::AuthorizationHeaderValue(lookup.token)};
+  return true;
+}
+
 void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) {
   PendingPipeCall& c = *pc;
   c.start_wall_us = d_.clock->NowMicros();
@@ -100,36 +137,7 @@ void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) 
   }
   auto settings = registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {});
   std::optional<transform::AuthHeader> auth_header;
-  if (conn->authorization_type == "BASIC" || conn->authorization_type == "API_KEY") {
-    auth::StaticAuthParams p{conn->username, conn->password, conn->api_key_name,
-                             conn->api_key_value};
-    auto h =
-        auth::StaticAuthHeader(conn->authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
-                                                                   : auth::StaticAuthType::kApiKey,
-                               p);
-    if (h) auth_header = transform::AuthHeader{h->first, h->second};
-  } else if (conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
-    ConnectionAuth* ca = AuthFor(*conn, settings);
-    auth::Lookup lookup = ca->cache().Get();
-    if (lookup.kind == auth::Lookup::Kind::kPending) {
-      lane.waiting_token = true;
-      lane.pipe_calls.push_front(std::move(pc));
-      return;
-    }
-    if (lookup.kind != auth::Lookup::Kind::kReady) {
-      if (lookup.kind == auth::Lookup::Kind::kPermanentFailure) {
-        SetConnectionState(conn->name, registry::ConnectionState::kDeauthorized, lookup.reason);
-      }
-      PipeCallResult r = Failure(PipeCallResult::Kind::kRetryable, "CONNECTION_FAILURE",
-                                 "OAuth token endpoint unavailable: " + lookup.reason);
-      RecordPipeAttempt(lane.key, c, nullptr, r);
-      FinishPipeCall(c, std::move(r));
-      return;
-    }
-    c.access_token = lookup.token.access_token;
-    auth_header =
-        transform::AuthHeader{"Authorization", auth::AuthorizationHeaderValue(lookup.token)};
-  }
+  if (!PipeAuthHeader(lane, pc, *conn, settings, &auth_header)) return;
   transform::HttpParametersSpec params;
   if (!c.call.http_parameters_json.empty()) {
     json::object holder;

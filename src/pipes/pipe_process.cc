@@ -100,10 +100,7 @@ static StatusOr<std::vector<std::string>> Transform(const PipePlan& plan,
   return out;
 }
 
-void PipeRunner::Process(std::vector<queue::ReceivedMessage> batch) {
-  const size_t n = batch.size();
-  counters_->received->Inc(n);
-  counters_->batch_size->Observe(static_cast<double>(n));
+std::vector<SqsRecord> PipeRunner::FilterBatch(const std::vector<queue::ReceivedMessage>& batch) {
   std::vector<SqsRecord> kept;
   std::vector<std::string> dropped;
   for (const auto& m : batch) {
@@ -126,104 +123,110 @@ void PipeRunner::Process(std::vector<queue::ReceivedMessage> batch) {
     DeleteMessages(dropped);
     counters_->filtered->Inc(dropped.size());
   }
+  return kept;
+}
+
+PipeRunner::Failure PipeRunner::FailureOf(const Status& s) {
+  auto de = transform::ParseDeliveryError(s);
+  return {de ? std::string(transform::DeliveryErrorCodeName(de->code)) : "INTERNAL_ERROR",
+          de ? de->message : s.message()};
+}
+
+void PipeRunner::FailBatch(const Work& w, const Failure& f) {
+  if (abandon_.load()) {
+    ReleaseMessages(w.handles);
+    Log(kLevelError, "batch abandoned at shutdown; its messages are visible again",
+        {{"pipe", plan_.name}, {"records", static_cast<int64_t>(w.handles.size())}});
+    return;
+  }
+  d_.metrics
+      ->GetCounter("bridgeport_pipe_records_failed_total",
+                   "Records of failed batches (left for their queue's redrive)",
+                   {{"pipe", plan_.name}, {"error_code", f.code}})
+      .Inc(w.handles.size());
+  Batches("failed").Inc();
+  Log(kLevelError, "batch failed; its messages return to the source queue",
+      {{"pipe", plan_.name},
+       {"records", static_cast<int64_t>(w.handles.size())},
+       {"message_id", w.first_id},
+       {"error_code", f.code},
+       {"error", f.message}});
+}
+
+std::optional<PipeRunner::Failure> PipeRunner::Enrich(Work& w) {
+  auto inputs = Transform(plan_, plan_.enrichment_template, w.views, w.events, w.ingestion);
+  if (!inputs.ok()) return FailureOf(inputs.status());
+  auto r = Call({plan_.name, "enrichment", plan_.enrichment_destination, JoinBatch(*inputs),
+                 plan_.enrichment_http_json, w.views[0], w.first_id, true});
+  if (r.kind != delivery::PipeCallResult::Kind::kSuccess) {
+    return Failure{r.error_code, r.error_message};
+  }
+  counters_->enriched->Inc(w.handles.size());
+  w.events = SplitEnrichmentResponse(r.body);
+  w.views = w.events;
+  return std::nullopt;
+}
+
+std::optional<PipeRunner::Failure> PipeRunner::Deliver(const Work& w) {
+  auto inputs = Transform(plan_, plan_.target_template, w.views, w.events, w.ingestion);
+  if (!inputs.ok()) return FailureOf(inputs.status());
+  switch (plan_.target_kind) {
+    case TargetKind::kApiDestination: {
+      auto r = Call({plan_.name, "target", plan_.target_resource, JoinBatch(*inputs),
+                     plan_.target_http_json, w.views[0], w.first_id, false});
+      if (r.kind != delivery::PipeCallResult::Kind::kSuccess) {
+        return Failure{r.error_code, r.error_message};
+      }
+      return std::nullopt;
+    }
+    case TargetKind::kEventBus: {
+      Status s = DeliverToBus(*inputs, w.views);
+      if (!s.ok()) return FailureOf(s);
+      return std::nullopt;
+    }
+    case TargetKind::kQueue: {
+      Status s = DeliverToQueue(*inputs);
+      if (!s.ok()) return FailureOf(s);
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+void PipeRunner::Process(std::vector<queue::ReceivedMessage> batch) {
+  counters_->received->Inc(batch.size());
+  counters_->batch_size->Observe(static_cast<double>(batch.size()));
+  std::vector<SqsRecord> kept = FilterBatch(batch);
   if (kept.empty()) {
     Batches("filtered").Inc();
     return;
   }
-  std::vector<std::string> handles, events, views;
-  for (const auto& r : kept) {
-    handles.push_back(r.receipt_handle);
-    events.push_back(r.event_json);
-    views.push_back(r.view_json);
+  Work w;
+  w.first_id = kept[0].message_id;
+  w.ingestion = FormatIso8601(d_.clock->NowMicros() / 1'000'000);
+  for (auto& r : kept) {
+    w.handles.push_back(std::move(r.receipt_handle));
+    w.events.push_back(std::move(r.event_json));
+    w.views.push_back(std::move(r.view_json));
   }
-  const std::string ingestion = FormatIso8601(d_.clock->NowMicros() / 1'000'000);
-  auto fail = [&](const std::string& code, const std::string& message) {
-    if (abandon_.load()) {
-      ReleaseMessages(handles);
-      Log(kLevelError, "batch abandoned at shutdown; its messages are visible again",
-          {{"pipe", plan_.name}, {"records", static_cast<int64_t>(kept.size())}});
-      return;
-    }
-    d_.metrics
-        ->GetCounter("bridgeport_pipe_records_failed_total",
-                     "Records of failed batches (left for their queue's redrive)",
-                     {{"pipe", plan_.name}, {"error_code", code}})
-        .Inc(kept.size());
-    Batches("failed").Inc();
-    Log(kLevelError, "batch failed; its messages return to the source queue",
-        {{"pipe", plan_.name},
-         {"records", static_cast<int64_t>(kept.size())},
-         {"message_id", kept[0].message_id},
-         {"error_code", code},
-         {"error", message}});
-  };
-  auto render_failed = [&](const Status& s) {
-    auto de = transform::ParseDeliveryError(s);
-    fail(de ? std::string(transform::DeliveryErrorCodeName(de->code)) : "INTERNAL_ERROR",
-         de ? de->message : s.message());
-  };
   if (!plan_.enrichment_destination.empty()) {
-    auto inputs = Transform(plan_, plan_.enrichment_template, views, events, ingestion);
-    if (!inputs.ok()) return render_failed(inputs.status());
-    delivery::PipeCall call{plan_.name,
-                            "enrichment",
-                            plan_.enrichment_destination,
-                            JoinBatch(*inputs),
-                            plan_.enrichment_http_json,
-                            views[0],
-                            kept[0].message_id,
-                            true};
-    auto r = Call(std::move(call));
-    if (r.kind != delivery::PipeCallResult::Kind::kSuccess) {
-      return fail(r.error_code, r.error_message);
-    }
-    counters_->enriched->Inc(kept.size());
-    events = SplitEnrichmentResponse(r.body);
-    views = events;
-    if (events.empty()) {
+    if (auto f = Enrich(w)) return FailBatch(w, *f);
+    if (w.events.empty()) {
       Log(kLevelInfo, "enrichment returned no records; nothing sent to the target",
-          {{"pipe", plan_.name}, {"records", static_cast<int64_t>(kept.size())}});
-      DeleteMessages(handles);
+          {{"pipe", plan_.name}, {"records", static_cast<int64_t>(w.handles.size())}});
+      DeleteMessages(w.handles);
       Batches("success").Inc();
       return;
     }
   }
-  auto inputs = Transform(plan_, plan_.target_template, views, events, ingestion);
-  if (!inputs.ok()) return render_failed(inputs.status());
-  switch (plan_.target_kind) {
-    case TargetKind::kApiDestination: {
-      delivery::PipeCall call{plan_.name,
-                              "target",
-                              plan_.target_resource,
-                              JoinBatch(*inputs),
-                              plan_.target_http_json,
-                              views[0],
-                              kept[0].message_id,
-                              false};
-      auto r = Call(std::move(call));
-      if (r.kind != delivery::PipeCallResult::Kind::kSuccess) {
-        return fail(r.error_code, r.error_message);
-      }
-      break;
-    }
-    case TargetKind::kEventBus: {
-      Status s = DeliverToBus(*inputs, views);
-      if (!s.ok()) return render_failed(s);
-      break;
-    }
-    case TargetKind::kQueue: {
-      Status s = DeliverToQueue(*inputs);
-      if (!s.ok()) return render_failed(s);
-      break;
-    }
-  }
-  DeleteMessages(handles);
-  counters_->delivered->Inc(kept.size());
+  if (auto f = Deliver(w)) return FailBatch(w, *f);
+  DeleteMessages(w.handles);
+  counters_->delivered->Inc(w.handles.size());
   Batches("success").Inc();
   Log(kLevelInfo, "batch delivered",
       {{"pipe", plan_.name},
-       {"records", static_cast<int64_t>(kept.size())},
-       {"message_id", kept[0].message_id}});
+       {"records", static_cast<int64_t>(w.handles.size())},
+       {"message_id", w.first_id}});
 }
 
 metrics::Counter& PipeRunner::Batches(std::string_view outcome) {

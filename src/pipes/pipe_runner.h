@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "delivery/engine.h"
 #include "metrics/metrics.h"
 #include "pipes/pipe_spec.h"
+#include "pipes/sqs_record.h"
 #include "queue/queue_service.h"
 #include "store/store.h"
 
@@ -67,9 +69,26 @@ class PipeRunner {
   // Execution log levels, in LogConfiguration.Level's order.
   static constexpr int kLevelTrace = 0, kLevelInfo = 1, kLevelError = 3;
 
+  // One batch on its way: the kept records' receipt handles, payloads and path views.
+  struct Work {
+    std::vector<std::string> handles, events, views;
+    std::string first_id;   // messageId of the first record (logs, attempt records)
+    std::string ingestion;  // <aws.pipes.event.ingestion-time>
+  };
+  struct Failure {
+    std::string code, message;  // SPEC §9 ERROR_CODE and message
+  };
+
   void Run();
   std::vector<queue::ReceivedMessage> Collect();
   void Process(std::vector<queue::ReceivedMessage> batch);
+  // Deletes (and counts) the records no filter matches; returns the others.
+  std::vector<SqsRecord> FilterBatch(const std::vector<queue::ReceivedMessage>& batch);
+  // Replaces w.events/w.views with the enrichment's records.
+  std::optional<Failure> Enrich(Work& w);
+  std::optional<Failure> Deliver(const Work& w);
+  void FailBatch(const Work& w, const Failure& f);
+  static Failure FailureOf(const Status& s);
   // Calls the engine and waits (bounded; Abandon stops the wait).
   delivery::PipeCallResult Call(delivery::PipeCall call);
   Status DeliverToBus(const std::vector<std::string>& inputs,
