@@ -48,6 +48,7 @@ struct PendingPipeCall {
   std::string method, redacted_url;
   std::vector<std::pair<std::string, std::string>> redacted_headers;
   int64_t start_wall_us = 0;
+  int64_t submitted_mono_us = 0;
   uint64_t seq = 0;  // attempt record key
 };
 
@@ -109,7 +110,8 @@ struct Attempt {
 // A connection's InvocationHttpParameters in the transform module's terms.
 transform::ConnectionHttpParameters ConnectionParams(const registry::ConnectionView& c);
 
-// "2xx".."5xx", "timeout" or "conn_error": the result label of bridgeport_invocation_attempts_total.
+// "2xx".."5xx", "timeout" or "conn_error": the result label of
+// bridgeport_invocation_attempts_total.
 std::string ResultClass(const HttpResult& r);
 
 // The HTTP exchange part of an attempt record (timing, status, response prefix, transport error,

@@ -20,6 +20,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t kPipeResponseBodyBytes = 1 << 20;
+constexpr int64_t kParkedPipeCallWaitMicros = 5'000'000;
 
 PipeCallResult Failure(PipeCallResult::Kind kind, std::string code, std::string message) {
   PipeCallResult r;
@@ -48,6 +49,7 @@ void EngineImpl::SubmitPipeCall(PipeCall call, PipeCallDone done) {
   auto pending = std::make_shared<PendingPipeCall>();
   pending->call = std::move(call);
   pending->done = std::move(done);
+  pending->submitted_mono_us = d_.clock->MonotonicMicros();
   Post([this, pending] {
     Lane& lane = GetLane("api/" + pending->call.destination);
     lane.pipe_calls.push_back(pending);
@@ -63,9 +65,19 @@ bool EngineImpl::TakePipeTurn(Lane& lane) {
 }
 
 void EngineImpl::FailParkedPipeCalls(Lane& lane) {
+  // While a new OAuth connection fetches its first token (AUTHORIZING) calls wait a little.
+  auto dest = d_.registry->FindDestination(lane.resource);
+  auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
+  bool authorizing = conn && conn->state == registry::ConnectionState::kAuthorizing;
+  int64_t now = d_.clock->MonotonicMicros();
+  std::deque<std::shared_ptr<PendingPipeCall>> keep;
   while (!lane.pipe_calls.empty()) {
     auto call = std::move(lane.pipe_calls.front());
     lane.pipe_calls.pop_front();
+    if (authorizing && now - call->submitted_mono_us < kParkedPipeCallWaitMicros) {
+      keep.push_back(std::move(call));
+      continue;
+    }
     call->start_wall_us = d_.clock->NowMicros();
     PipeCallResult r = Failure(
         PipeCallResult::Kind::kRetryable, "NO_PERMISSIONS",
@@ -73,6 +85,7 @@ void EngineImpl::FailParkedPipeCalls(Lane& lane) {
     RecordPipeAttempt(lane.key, *call, nullptr, r);
     FinishPipeCall(*call, std::move(r));
   }
+  lane.pipe_calls.swap(keep);
 }
 
 void EngineImpl::FinishPipeCall(PendingPipeCall& call, PipeCallResult result) {
