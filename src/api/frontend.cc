@@ -109,8 +109,9 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
   std::string_view target = req.Header("x-amz-target");
   constexpr std::string_view kEventsPrefix = "AWSEvents.";
   bool is_events = target.substr(0, kEventsPrefix.size()) == kEventsPrefix;
-  bool is_sqs = !is_events && hooks_.sqs_accepts && hooks_.sqs_accepts(req);
-  if (!is_events && !is_sqs) {
+  bool is_pipes = !is_events && hooks_.pipes_accepts && hooks_.pipes_accepts(req);
+  bool is_sqs = !is_events && !is_pipes && hooks_.sqs_accepts && hooks_.sqs_accepts(req);
+  if (!is_events && !is_sqs && !is_pipes) {
     if (req.method == "GET" && path == "/") {
       respond(Json(200, "{\"service\":\"bridgeport\"}"));
       return;
@@ -167,6 +168,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
 
   if (is_sqs) {
     hooks_.sqs_handle(std::move(req), std::move(request_id), std::move(respond));
+    return;
+  }
+  if (is_pipes) {
+    hooks_.pipes_handle(std::move(req), std::move(request_id), std::move(respond));
     return;
   }
   std::string_view ct = req.Header("content-type");

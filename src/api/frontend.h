@@ -1,5 +1,6 @@
 // The front door: routes every HTTP request to health/readiness, metrics, the admin API, the
-// SQS protocols or the EventBridge API, after SigV4 verification where the protocol needs it.
+// SQS protocols, the Pipes REST-JSON API or the EventBridge API, after SigV4 verification where the
+// protocol needs it.
 #pragma once
 
 #include <atomic>
@@ -37,6 +38,9 @@ struct FrontendHooks {
   std::function<std::optional<std::string>()> not_ready_reason;
   // GET/HEAD /console and /console/...: the web console's static assets.
   std::function<void(http::Request&&, http::Responder)> console_assets;
+  // EventBridge Pipes (REST-JSON by path, SigV4 service `pipes`).
+  std::function<bool(const http::Request&)> pipes_accepts;
+  std::function<void(http::Request&&, std::string request_id, http::Responder)> pipes_handle;
 };
 
 class Frontend {

@@ -613,7 +613,9 @@ class CurlMultiHttpClient::Impl {
     t.too_large = false;
     t.errbuf[0] = '\0';
     t.max_body_bytes = options_.max_response_bytes;
-    t.kept_body_bytes = options_.kept_body_bytes;
+    t.kept_body_bytes = t.request.keep_body_bytes
+                            ? std::min(t.request.keep_body_bytes, options_.max_response_bytes)
+                            : options_.kept_body_bytes;
     t.result.host = HostOf(t.request.url);
     t.result.start_us = clock_.NowMicros();
     t.start_mono_us = clock_.MonotonicMicros();

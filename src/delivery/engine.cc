@@ -242,8 +242,11 @@ void EngineImpl::ApplyGuards(Lane& lane, const registry::DestinationView& dest) 
 }
 
 void EngineImpl::Dispatch(Lane& lane) {
-  if (lane.ready.empty()) return;
-  if (!LaneUsable(lane)) return;
+  if (!HasWork(lane)) return;
+  if (!LaneUsable(lane)) {
+    FailParkedPipeCalls(lane);
+    return;
+  }
   int max_inflight = d_.defaults.max_inflight;
   int burst = 0;  // 0: no GCRA spacing (all R starts may happen at once)
   if (lane.kind == LaneKind::kApi) {
@@ -270,7 +273,7 @@ void EngineImpl::Dispatch(Lane& lane) {
       }
     }
   }
-  while (!lane.ready.empty() && lane.inflight < max_inflight && !lane.waiting_token) {
+  while (HasWork(lane) && lane.inflight < max_inflight && !lane.waiting_token) {
     if (lane.limiter) {
       int64_t now = d_.clock->MonotonicMicros();
       // Circuit breaker open, or paused by adaptive-rate until Retry-After: nothing starts.
@@ -304,6 +307,12 @@ void EngineImpl::Dispatch(Lane& lane) {
       if (burst > 0) lane.gcra_tat_us = std::max(lane.gcra_tat_us, now) + interval;
       if (lane.breaker && !lane.breaker->AllowStart(now)) return;
     }
+    if (TakePipeTurn(lane)) {
+      auto call = std::move(lane.pipe_calls.front());
+      lane.pipe_calls.pop_front();
+      StartPipeCall(lane, std::move(call));
+      continue;
+    }
     TaskRef ref = lane.ready.front();
     lane.ready.pop_front();
     if (lane.starts) {
@@ -321,7 +330,7 @@ void EngineImpl::DispatchAll() {
   std::vector<Lane*> lanes(active_.begin(), active_.end());
   for (Lane* lane : lanes) {
     Dispatch(*lane);
-    if (lane->ready.empty()) active_.erase(lane);
+    if (!HasWork(*lane)) active_.erase(lane);
   }
 }
 
@@ -334,7 +343,7 @@ int64_t EngineImpl::NextWakeMicros(int64_t now_mono) {
     wake = std::min(wake, now_mono + std::max<int64_t>(0, delta_ms * 1000));
   }
   for (Lane* lane : active_) {
-    if (lane->ready.empty() || lane->parked || lane->waiting_token || !lane->limiter) continue;
+    if (!HasWork(*lane) || lane->parked || lane->waiting_token || !lane->limiter) continue;
     if (lane->blocked_until_us > now_mono) {
       wake = std::min(wake, lane->blocked_until_us);
       continue;

@@ -75,6 +75,37 @@ struct EngineDeps {
   size_t max_payload_bytes = 256 * 1024;
 };
 
+// One HTTP call of an EventBridge pipe (its enrichment or its target) through an API destination.
+// The call takes a start slot on the destination's exact rate limiter (shared with rule
+// deliveries, FIFO-interleaved with them), uses the connection's auth and the destination's
+// settings (timeout, retryable statuses), and is classified as SPEC §9 says. It is not durable
+// and never retried by the engine: the pipe's source queue owns redelivery.
+struct PipeCall {
+  std::string pipe_name;
+  std::string role;         // "enrichment" or "target" (attempt records, logs)
+  std::string destination;  // API destination name
+  std::string payload;      // request body
+  // The pipe's HttpParameters ({"PathParameterValues": [...], "HeaderParameters": {...},
+  // "QueryStringParameters": {...}}) as JSON text; empty for none. `$.` values are paths into
+  // `path_document`.
+  std::string http_parameters_json;
+  std::string path_document;
+  std::string record_id;            // the first record's messageId (attempt records)
+  bool keep_response_body = false;  // enrichment: the body is the next payload
+};
+
+struct PipeCallResult {
+  enum class Kind { kSuccess, kRetryable, kPermanent };
+  Kind kind = Kind::kPermanent;
+  int status = 0;
+  std::string body;           // response body (whole with keep_response_body, else <= 1 KiB)
+  std::string error_code;     // SPEC §9 ERROR_CODE; empty on success
+  std::string error_message;  // <= 1024 bytes
+};
+
+// Runs on the engine thread: must be cheap and must not call back into the engine synchronously.
+using PipeCallDone = std::function<void(PipeCallResult)>;
+
 class DeliveryEngine {
  public:
   // Recovers pending tasks from the store and starts the engine thread.
@@ -101,6 +132,9 @@ class DeliveryEngine {
     (void)destination, (void)now_s;
     return std::vector<int>(static_cast<size_t>(std::max(0, seconds)), 0);
   }
+  // Queues a pipe's call on its destination's lane; `done` runs exactly once, unless the engine
+  // stops first (then never: callers wait with their own deadline).
+  virtual void SubmitPipeCall(PipeCall call, PipeCallDone done) = 0;
 };
 
 }  // namespace bp::delivery

@@ -48,7 +48,7 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
   if (path.size() > kDeliveries.size() + 1 && path.substr(0, kDeliveries.size()) == kDeliveries) {
     delivery_id_filter = http::UrlDecode(path.substr(kDeliveries.size() + 1));
   }
-  std::string destination, rule, event_id, outcome, lane;
+  std::string destination, rule, event_id, outcome, lane, pipe;
   int64_t since_us = 0, until_us = INT64_MAX;
   size_t limit = 100;
   for (auto& [k, v] : http::ParseForm(req.Query())) {
@@ -62,6 +62,8 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
       event_id = v;
     else if (k == "outcome")
       outcome = v;
+    else if (k == "pipe")
+      pipe = v;
     else if (k == "limit")
       limit = std::clamp<size_t>(std::strtoul(v.c_str(), nullptr, 10), 1, 1000);
     else if (k == "since" || k == "until") {
@@ -100,6 +102,7 @@ void EngineImpl::HandleAdmin(const http::Request& req, http::Responder respond) 
         if (!event_id.empty() && str("event_id") != event_id) return true;
         if (!delivery_id_filter.empty() && str("delivery_id") != delivery_id_filter) return true;
         if (!outcome.empty() && str("outcome") != outcome) return true;
+        if (!pipe.empty() && str("pipe") != pipe) return true;
         if (lane.empty()) {
           auto it = o.find("start_us");
           int64_t st = it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;

@@ -13,8 +13,6 @@ namespace bp::delivery {
 
 namespace json = boost::json;
 
-namespace {
-
 std::string ResultClass(const HttpResult& r) {
   switch (r.kind) {
     case HttpResult::Kind::kResponse:
@@ -28,20 +26,6 @@ std::string ResultClass(const HttpResult& r) {
       return "conn_error";
   }
 }
-
-transform::ConnectionHttpParameters ConnParams(const registry::ConnectionView& c) {
-  transform::ConnectionHttpParameters p;
-  auto copy = [](const std::vector<registry::ConnectionParam>& in,
-                 std::vector<transform::ConnectionParameter>& out) {
-    for (const auto& x : in) out.push_back({x.key, x.value, x.is_secret});
-  };
-  copy(c.headers, p.header_parameters);
-  copy(c.query, p.query_string_parameters);
-  copy(c.body, p.body_parameters);
-  return p;
-}
-
-}  // namespace
 
 RetryPolicy EngineImpl::PolicyFor(const registry::TargetRoute& target,
                                   const registry::DeliverySettings& s) {
@@ -221,7 +205,7 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
     return;
   }
   auto spec = transform::BuildHttpRequest(
-      a.destination->http_method, a.destination->endpoint, *http_params, ConnParams(conn),
+      a.destination->http_method, a.destination->endpoint, *http_params, ConnectionParams(conn),
       auth_header, a.task.event_json, std::move(*payload), d_.max_payload_bytes);
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());
@@ -535,6 +519,20 @@ void EngineImpl::RecordAttempt(Attempt& a, const HttpResult* r, std::string_view
   rec["attempt"] = a.task.retries + 1;
   rec["start"] = FormatIso8601(a.start_wall_us / 1000000);
   rec["start_us"] = a.start_wall_us;
+  AddExchangeFields(rec, r, a.method, a.redacted_url, a.redacted_headers);
+  rec["outcome"] = outcome;
+  if (!error_code.empty()) rec["error_code"] = error_code;
+  if (!error_message.empty()) rec["error"] = error_message;
+  if (next_due_ms) rec["next_due"] = FormatIso8601(next_due_ms / 1000);
+  // Attempt records are observability, not state: they skip the write-ahead log (kept on a clean
+  // shutdown, the last moments lost on a crash) so they do not add to PutEvents' fsyncs.
+  (void)batch;
+  a.recorded = true;
+  WriteAttemptRecord(*d_.store, a.lane, a.start_wall_us, a.task.seq, rec);
+}
+
+void AddExchangeFields(json::object& rec, const HttpResult* r, const std::string& method,
+                       const std::string& url, const HttpHeaders& headers) {
   if (r) {
     rec["duration_us"] = r->duration_us;
     rec["duration_ms"] = (r->duration_us + 500) / 1000;
@@ -543,27 +541,23 @@ void EngineImpl::RecordAttempt(Attempt& a, const HttpResult* r, std::string_view
     if (!body.empty()) rec["response_body"] = body;
     if (!r->error.empty()) rec["transport_error"] = r->error;
   }
-  if (!a.method.empty()) rec["method"] = a.method;
-  if (!a.redacted_url.empty()) rec["url"] = a.redacted_url;
-  if (!a.redacted_headers.empty()) {
+  if (!method.empty()) rec["method"] = method;
+  if (!url.empty()) rec["url"] = url;
+  if (!headers.empty()) {
     json::object h;
-    for (const auto& [k, v] : a.redacted_headers) h[k] = v;
+    for (const auto& [k, v] : headers) h[k] = v;
     rec["headers"] = std::move(h);
   }
-  rec["outcome"] = outcome;
-  if (!error_code.empty()) rec["error_code"] = error_code;
-  if (!error_message.empty()) rec["error"] = error_message;
-  if (next_due_ms) rec["next_due"] = FormatIso8601(next_due_ms / 1000);
-  std::string key = "a" + a.lane + '\x00';
-  store::AppendBigEndian64(key, static_cast<uint64_t>(a.start_wall_us));
-  store::AppendBigEndian64(key, a.task.seq);
-  // Attempt records are observability, not state: they skip the write-ahead log (kept on a clean
-  // shutdown, the last moments lost on a crash) so they do not add to PutEvents' fsyncs.
-  (void)batch;
-  a.recorded = true;
+}
+
+void WriteAttemptRecord(store::Store& store, const std::string& lane, int64_t start_us,
+                        uint64_t seq, const json::object& rec) {
+  std::string key = "a" + lane + '\x00';
+  store::AppendBigEndian64(key, static_cast<uint64_t>(start_us));
+  store::AppendBigEndian64(key, seq);
   store::WriteBatch records;
   records.Put(store::Family::kAttempts, std::move(key), json::serialize(rec));
-  Status s = d_.store->WriteUnlogged(std::move(records));
+  Status s = store.WriteUnlogged(std::move(records));
   if (!s.ok()) log::Warn("delivery", "cannot write an attempt record", {{"error", s.ToString()}});
 }
 

@@ -20,6 +20,7 @@ class EngineImpl final : public DeliveryEngine {
     Post([this, name] { OnConnectionChanged(name); });
   }
   void HandleAdmin(const http::Request& req, http::Responder respond) override;
+  void SubmitPipeCall(PipeCall call, PipeCallDone done) override;
   int64_t PendingDeliveries() const override {
     return pending_counted_.load(std::memory_order_relaxed) +
            pending_enqueued_.load(std::memory_order_relaxed);
@@ -70,6 +71,25 @@ class EngineImpl final : public DeliveryEngine {
       const std::shared_ptr<const registry::TargetRoute>& target, Status* error);
   void SetConnectionState(const std::string& connection, registry::ConnectionState state,
                           std::string reason);
+
+  // engine_pipes.cc: pipe calls on API destination lanes.
+  // True when the next start of the lane goes to a pipe call (alternating while both wait).
+  bool TakePipeTurn(Lane& lane);
+  void StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> call);
+  // The connection's auth header for a pipe call; false when the call was requeued (token
+  // pending) or finished (token endpoint failure).
+  bool PipeAuthHeader(Lane& lane, std::shared_ptr<PendingPipeCall>& call,
+                      const registry::ConnectionView& conn,
+                      const registry::DeliverySettings& settings,
+                      std::optional<transform::AuthHeader>* out);
+  void OnPipeCallDone(const std::string& lane_key, std::shared_ptr<PendingPipeCall> call,
+                      HttpResult result);
+  void FinishPipeCall(PendingPipeCall& call, PipeCallResult result);
+  // A parked lane (connection not authorized) fails its pipe calls at once (retryable): the
+  // pipe's messages go back to their queue instead of holding a batch.
+  void FailParkedPipeCalls(Lane& lane);
+  void RecordPipeAttempt(const std::string& lane_key, PendingPipeCall& call, const HttpResult* r,
+                         const PipeCallResult& result);
 
   // engine_auth.cc: OAuth token caches.
   ConnectionAuth* AuthFor(const registry::ConnectionView& conn,

@@ -1,6 +1,7 @@
 // Internal state of the delivery engine (engine.cc, engine_attempts.cc, engine_admin.cc).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -40,6 +41,18 @@ inline constexpr size_t kMaxCachedRecordsPerLane = 4096;
 
 enum class LaneKind { kApi, kQueue, kBus };
 
+// A pipe call waiting for (or holding) a start slot on its destination's lane.
+struct PendingPipeCall {
+  PipeCall call;
+  PipeCallDone done;
+  std::string access_token;  // OAuth token used, for Invalidate on 401/407
+  std::string method, redacted_url;
+  std::vector<std::pair<std::string, std::string>> redacted_headers;
+  int64_t start_wall_us = 0;
+  int64_t submitted_mono_us = 0;
+  uint64_t seq = 0;  // attempt record key
+};
+
 struct Lane {
   std::string key;
   LaneKind kind = LaneKind::kApi;
@@ -62,7 +75,12 @@ struct Lane {
   metrics::Counter* starts = nullptr;           // attempts started through the limiter (API lanes)
   std::shared_ptr<StartHistory> start_history;  // the same starts per second (API lanes)
   std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series
+  // Pipe calls share the lane's limiter; starts alternate between them and `ready` tasks.
+  std::deque<std::shared_ptr<PendingPipeCall>> pipe_calls;
+  bool pipe_turn = false;
 };
+
+inline bool HasWork(const Lane& lane) { return !lane.ready.empty() || !lane.pipe_calls.empty(); }
 
 struct Timer {
   int64_t due_ms;
@@ -91,6 +109,21 @@ struct Attempt {
   int64_t start_wall_us = 0;
   bool recorded = false;  // an attempt record was written for this attempt
 };
+
+// A connection's InvocationHttpParameters in the transform module's terms.
+transform::ConnectionHttpParameters ConnectionParams(const registry::ConnectionView& c);
+
+// "2xx".."5xx", "timeout" or "conn_error": the result label of
+// bridgeport_invocation_attempts_total.
+std::string ResultClass(const HttpResult& r);
+
+// The HTTP exchange part of an attempt record (timing, status, response prefix, transport error,
+// method, URL and headers with secrets already masked).
+void AddExchangeFields(boost::json::object& rec, const HttpResult* r, const std::string& method,
+                       const std::string& url, const HttpHeaders& headers);
+// Writes an attempt record under its lane and start time, without the write-ahead log.
+void WriteAttemptRecord(store::Store& store, const std::string& lane, int64_t start_us,
+                        uint64_t seq, const boost::json::object& rec);
 
 // Per-connection OAuth state, owned by the engine thread.
 class ConnectionAuth;

@@ -789,5 +789,60 @@ TEST_F(EngineTest, RateLimiterStartsAtMostRPerSecond) {
   EXPECT_GE(Counter("bridgeport_throttled_waits_total", {{"destination", "d1"}}), 1u);
 }
 
+// Pipe calls take starts from the same exact limiter as rule deliveries, and come back classified.
+TEST_F(EngineTest, PipeCallsShareTheDestinationLimiter) {
+  constexpr size_t kRate = 2;
+  Setup(kRate, {});
+  fake_->RespondWith(200, {}, R"({"enriched":true})");
+  std::mutex mu;
+  std::vector<PipeCallResult> results;
+  for (int i = 0; i < 3; ++i) {
+    PipeCall call;
+    call.pipe_name = "p1";
+    call.role = "enrichment";
+    call.destination = "d1";
+    call.payload = R"({"i":1})";
+    call.path_document = "{}";
+    call.keep_response_body = true;
+    engine_->SubmitPipeCall(std::move(call), [&](PipeCallResult r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results.push_back(std::move(r));
+    });
+  }
+  PutEvents(3);
+  for (size_t window = 1; window <= 3; ++window) {
+    ASSERT_TRUE(fake_->WaitForSends(kRate * window, milliseconds(10000))) << window;
+    EXPECT_TRUE(StaysAt(kRate * window));
+    Advance(kSecondUs);
+  }
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return results.size() == 3;
+  }));
+  for (const auto& r : results) {
+    EXPECT_EQ(r.kind, PipeCallResult::Kind::kSuccess);
+    EXPECT_EQ(r.body, R"({"enriched":true})");
+  }
+  EXPECT_EQ(HeaderOf(fake_->Sent()[0].request, "x-api-key"), "sekrit-1");
+  size_t pipe_records = 0;
+  for (const auto& rec : AttemptRecords()) pipe_records += rec.contains("pipe");
+  EXPECT_EQ(pipe_records, 3u);
+
+  fake_->RespondWith(503, {}, "down");
+  std::promise<PipeCallResult> failed;
+  PipeCall call;
+  call.pipe_name = "p1";
+  call.role = "target";
+  call.destination = "d1";
+  call.payload = "{}";
+  engine_->SubmitPipeCall(std::move(call), [&](PipeCallResult r) { failed.set_value(r); });
+  Advance(kSecondUs);
+  auto f = failed.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  PipeCallResult r = f.get();
+  EXPECT_EQ(r.kind, PipeCallResult::Kind::kRetryable);
+  EXPECT_EQ(r.error_code, "ERROR_FROM_TARGET");
+}
+
 }  // namespace
 }  // namespace bp::delivery

@@ -25,6 +25,9 @@ struct HttpRequest {
   HttpHeaders headers;
   std::string body;
   int64_t timeout_ms = 5000;  // the whole exchange, from submission to the last byte read
+  // Bytes of the response body to keep in HttpResult::body_prefix; 0 keeps the client's default
+  // (1 KiB). Pipe enrichments keep the whole body (up to the read limit).
+  size_t keep_body_bytes = 0;
 };
 
 struct HttpResult {
@@ -43,7 +46,7 @@ struct HttpResult {
   int status = 0;           // HTTP status when kind is kResponse or kResponseTooLarge, else 0
   std::string host;         // host part of the request URL, for error messages
   HttpHeaders headers;      // response headers of the final response, names as received
-  std::string body_prefix;  // the first <= 1 KiB of the response body
+  std::string body_prefix;  // the first <= 1 KiB (or keep_body_bytes) of the response body
   int64_t start_us = 0;     // wall clock when the transfer was handed to the transport
   int64_t duration_us = 0;  // monotonic time from start to completion
   bool reused_connection = false;  // no new connection had to be opened for this exchange

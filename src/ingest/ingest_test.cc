@@ -99,6 +99,7 @@ class RecordingEngine final : public delivery::DeliveryEngine {
   void HandleAdmin(const http::Request&, http::Responder respond) override {
     respond(http::Response::Text(404, "not found"));
   }
+  void SubmitPipeCall(delivery::PipeCall, delivery::PipeCallDone) override {}  // no pipes here
 
   std::vector<NewTask> tasks() const {
     std::lock_guard<std::mutex> lock(mu_);

@@ -7,6 +7,7 @@
 #include "api/control_plane_handlers.h"
 #include "api/events_api.h"
 #include "api/frontend.h"
+#include "api/pipes/pipes_frontend.h"
 #include "api/sqs/sqs_frontend.h"
 #include "auth/master_key.h"
 #include "auth/secret_box.h"
@@ -117,6 +118,13 @@ class AppImpl final : public App {
     hooks.sqs_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
       sqs_->Handle(std::move(r), std::move(id), std::move(respond));
     };
+    pipes_api_ = std::make_unique<api::pipes::PipesFrontend>(data_plane_->Pipes());
+    hooks.pipes_accepts = [](const http::Request& r) {
+      return api::pipes::PipesFrontend::Accepts(r);
+    };
+    hooks.pipes_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
+      pipes_api_->Handle(std::move(r), id, std::move(respond));
+    };
     hooks.metrics_text = [this] { return data_plane_->MetricsText(); };
     hooks.not_ready_reason = [this]() -> std::optional<std::string> {
       if (store_->Writable()) return std::nullopt;
@@ -157,6 +165,7 @@ class AppImpl final : public App {
     if (frontend_) frontend_->SetDraining(true);
     if (http_) http_->Stop();              // no new requests; in-flight handlers finish
     if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts
+    pipes_api_.reset();
     data_plane_.reset();
     sqs_.reset();
     queues_.reset();
@@ -175,6 +184,7 @@ class AppImpl final : public App {
   api::EventsApi events_api_;
   std::unique_ptr<DataPlane> data_plane_;
   std::unique_ptr<api::sqs::SqsFrontend> sqs_;
+  std::unique_ptr<api::pipes::PipesFrontend> pipes_api_;
   std::unique_ptr<api::Frontend> frontend_;
   std::unique_ptr<http::Server> http_;
 };

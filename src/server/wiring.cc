@@ -97,8 +97,35 @@ class DataPlaneImpl final : public DataPlane {
           ingest_->PutEvents(in, std::move(reply), {ctx.caller_account, ctx.caller_organization});
         },
         api::EventsApi::InputLifetime::kTransient);
+    return StartPipes(config, store, registry, queues);
+  }
+
+  Status StartPipes(const Config& config, store::Store& store, registry::Registry& registry,
+                    queue::QueueService& queues) {
+    pipes::PipeDeps deps;
+    deps.store = &store;
+    deps.queues = &queues;
+    deps.engine = engine_.get();
+    deps.metrics = &metrics_;
+    deps.clock = &RealClock::Get();
+    deps.partition = {config.region, config.account};
+    deps.resolver.queue_exists = [&queues](std::string_view q) { return queues.QueueExists(q); };
+    deps.resolver.destination_arn = [&registry](std::string_view name) {
+      auto d = registry.FindDestination(name);
+      return d ? d->arn : std::string();
+    };
+    deps.resolver.bus_exists = [&registry](std::string_view bus) {
+      return registry.BusExists(bus);
+    };
+    deps.bus_fanout = [this](const std::string& bus, const std::string& event, int64_t ingestion_ms,
+                             int hops, store::WriteBatch& batch) {
+      return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
+    };
+    BP_ASSIGN_OR_RETURN(pipes_, pipes::PipeService::Open(std::move(deps), {}));
     return Status::Ok();
   }
+
+  pipes::PipeService& Pipes() override { return *pipes_; }
 
   std::string MetricsText() override { return metrics_.Render(); }
 
@@ -258,6 +285,7 @@ class DataPlaneImpl final : public DataPlane {
     if (replays_) replays_->Stop();
     if (archives_) archives_->Stop();
     if (console_) console_->Stop();  // redrives hand tasks to the engine: stop them first
+    if (pipes_) pipes_->Stop();  // runners first: they wait on the engine
     if (engine_) engine_->Stop();
     http_.reset();  // completes in-flight transfers ("shutdown") after the engine stopped
     token_fetcher_.reset();
@@ -283,6 +311,7 @@ class DataPlaneImpl final : public DataPlane {
   std::unique_ptr<archive::ArchiveStore> archives_;
   std::unique_ptr<replay::ReplayService> replays_;
   std::unique_ptr<schedule::Scheduler> scheduler_;
+  std::unique_ptr<pipes::PipeService> pipes_;
 };
 
 }  // namespace

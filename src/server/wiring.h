@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "egress/egress_policy.h"
 #include "http/server.h"
+#include "pipes/pipe_service.h"
 #include "queue/queue_service.h"
 #include "registry/registry.h"
 #include "server/config.h"
@@ -34,6 +35,8 @@ class DataPlane {
   virtual ~DataPlane() = default;
   virtual std::string MetricsText() = 0;
   virtual void HandleAdmin(http::Request&& req, http::Responder respond) = 0;
+  // EventBridge Pipes (control plane and runners), started with the data plane.
+  virtual pipes::PipeService& Pipes() = 0;
   // Stops the engine and the HTTP client; in-flight attempts end (their outcome is recorded or,
   // at worst, the attempt is repeated after restart).
   virtual void Stop() = 0;

@@ -64,6 +64,7 @@ class NullEngine final : public delivery::DeliveryEngine {
   void HandleAdmin(const http::Request&, http::Responder respond) override {
     respond(http::Response::Text(404, "{}", "application/json"));
   }
+  void SubmitPipeCall(delivery::PipeCall, delivery::PipeCallDone) override {}  // no pipes here
 
  private:
   std::atomic<uint64_t> next_{1};
