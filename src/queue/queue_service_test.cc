@@ -507,6 +507,8 @@ TEST_F(QueueServiceTest, TagsPersistWithTheQueue) {
   ASSERT_TRUE(tags.ok());
   EXPECT_EQ(*tags, (QueueTags{{"b", "2"}}));
   EXPECT_EQ(service_->TagQueue("t", {{"aws:x", "1"}}).code(), StatusCode::kValidation);
+}
+
 TEST_F(QueueServiceTest, PeekChangesNothingAndTakeCommitsWithTheCallersWrites) {
   Create("dlq");
   Send("dlq", "one", {{"ERROR_CODE", "String", "TIMEOUT", ""}});
