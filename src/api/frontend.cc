@@ -22,7 +22,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
       return;
     }
     if (path == "/ready") {
-      if (ready_.load() && !draining_.load()) {
+      if (ready_.load() && !draining_.load() && hooks_.store_available &&
+          !hooks_.store_available()) {
+        respond(Json(503, "{\"status\":\"store unavailable\"}"));
+      } else if (ready_.load() && !draining_.load()) {
         respond(Json(200, "{\"status\":\"ready\"}"));
       } else {
         respond(Json(503,

@@ -29,6 +29,8 @@ struct FrontendHooks {
   std::function<void(http::Request&&, std::string request_id, http::Responder)> sqs_handle;
   std::function<std::string()> metrics_text;
   std::function<void(http::Request&&, http::Responder)> admin_handle;
+  // False while the store cannot commit (cluster database unreachable): /ready answers 503.
+  std::function<bool()> store_available;
 };
 
 class Frontend {

@@ -69,6 +69,13 @@ struct EngineDeps {
   BusFanout bus_fanout;
   registry::DeliverySettings defaults;
   int64_t attempt_retention_seconds = 7 * 86400;
+  // Cluster mode (unset otherwise): attempts start, and parked or throttled work expires, only in
+  // lanes for which may_start(lane) is true (this node holds the lane's lease). Task sequence
+  // numbers are congruent to seq_offset modulo seq_stride, so nodes on one database never
+  // allocate the same task key.
+  std::function<bool(const std::string& lane)> may_start;
+  uint64_t seq_stride = 1;
+  uint64_t seq_offset = 0;
 };
 
 class DeliveryEngine {
@@ -83,6 +90,16 @@ class DeliveryEngine {
   // A connection was created, changed or deleted (called by the registry's listener; must not
   // call back into the registry synchronously).
   virtual void ConnectionChanged(const std::string& name) = 0;
+  // Cluster mode (engine_cluster.cc). The protocol when this node takes `lane`'s lease:
+  // DropLane, then read the lane's tasks from the store, then AdoptLane with them. AdoptLane adds
+  // the tasks not already pending (Enqueue may have added some meanwhile), and Enqueue ignores
+  // the adopted sequence numbers for a while, since a task may be handed over twice.
+  virtual void AdoptLane(const std::string& lane, std::vector<NewTask> tasks) = 0;
+  // Forgets `lane`'s pending work (another node owns it, or it is about to be re-read); attempts
+  // in flight finish and write their outcome.
+  virtual void DropLane(const std::string& lane) = 0;
+  // Re-evaluates which lanes may start (lease ownership changed).
+  virtual void Wake() = 0;
   // Stops starting attempts, waits (bounded) for in-flight ones, joins the thread.
   virtual void Stop() = 0;
   // GET /_bridgeport/v1/... admin requests.

@@ -20,6 +20,11 @@ class EngineImpl final : public DeliveryEngine {
     Post([this, name] { OnConnectionChanged(name); });
   }
   void HandleAdmin(const http::Request& req, http::Responder respond) override;
+  void AdoptLane(const std::string& lane, std::vector<NewTask> tasks) override;
+  void DropLane(const std::string& lane) override;
+  void Wake() override {
+    Post([] {});
+  }
   void HandleSettings(const std::string& destination, const std::string& body,
                       http::Responder respond);
 
@@ -71,6 +76,12 @@ class EngineImpl final : public DeliveryEngine {
   void OnConnectionChanged(const std::string& name);
   void TickAuth();
 
+  // engine_cluster.cc: lane hand-over.
+  bool MayStart(const Lane& lane) const { return !d_.may_start || d_.may_start(lane.key); }
+  // True if `seq` was just adopted into `lane` by AdoptLane (a second hand-over of the same
+  // task must not create a second pending entry).
+  bool RecentlyAdopted(const std::string& lane, uint64_t seq);
+
   // Metrics helpers. Count() looks a series up (mutex + map); hot paths use the cached pointers.
   metrics::Counter& Count(const std::string& name, const std::string& help,
                           const metrics::Labels& l);
@@ -110,6 +121,12 @@ class EngineImpl final : public DeliveryEngine {
   metrics::Histogram* ingest_to_invocation_ = nullptr;
   metrics::Histogram* attempt_duration_ = nullptr;
   std::map<std::string, metrics::Counter*, std::less<>> invocations_;
+  // Cluster hand-over: per lane, the sequence numbers of the last AdoptLane and when.
+  struct Adopted {
+    std::unordered_set<uint64_t> seqs;
+    int64_t at_mono = 0;
+  };
+  std::map<std::string, Adopted> adopted_;
 };
 
 }  // namespace bp::delivery

@@ -115,6 +115,10 @@ class Registry {
   Status SetConnectionState(const std::string& name, ConnectionState state, std::string reason,
                             uint64_t expected_generation);
   void SetConnectionListener(ConnectionListener listener);
+  // Cluster mode: re-reads the whole control plane from the store (another node changed it) and
+  // republishes every snapshot; the connection listener hears about connections that changed or
+  // vanished. Local mutations wait while it runs. A failed read keeps the current state.
+  Status Reload();
   std::vector<std::string> ConnectionNames() const;
 
   const model::Partition& partition() const { return options_.partition; }
@@ -127,6 +131,7 @@ class Registry {
 
   Registry(store::Store& store, const Clock& clock, RegistryOptions options, SecretSealer sealer);
   Status Load();
+  Status LoadLocked();  // callers hold mu_
 
   // Callers hold mu_.
   Status Commit(store::WriteBatch batch);

@@ -16,6 +16,7 @@
 #include "queue/queue_service.h"
 #include "registry/registry.h"
 #include "server/wiring.h"
+#include "store/pg_store.h"
 #include "store/store.h"
 #include "transform/transform.h"
 
@@ -56,8 +57,14 @@ class AppImpl final : public App {
     BP_ASSIGN_OR_RETURN(auth::SecretBox box, auth::SecretBox::Create(key));
     secret_box_.emplace(std::move(box));
 
-    BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(
-                                    {.path = config_.data_dir + "/store", .sync = config_.fsync}));
+    if (config_.postgres_url.empty()) {
+      BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore({.path = config_.data_dir + "/store",
+                                                         .sync = config_.fsync}));
+    } else {
+      BP_ASSIGN_OR_RETURN(
+          store_, store::OpenPgStore(
+                      {.url = config_.postgres_url, .sync = config_.fsync, .notify_tasks = true}));
+    }
 
     queue::QueueServiceOptions qopts;
     qopts.region = config_.region;
@@ -104,6 +111,7 @@ class AppImpl final : public App {
       sqs_->Handle(std::move(r), std::move(id), std::move(respond));
     };
     hooks.metrics_text = [this] { return data_plane_->MetricsText(); };
+    hooks.store_available = [this] { return store_->Available(); };
     hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
       data_plane_->HandleAdmin(std::move(r), std::move(respond));
     };

@@ -29,6 +29,7 @@ serve flags (a JSON config file may set the same keys; flags win):
   --config FILE            JSON file with any of: listen, data_dir, region, account,
                            access_keys [{"id","secret"}], master_key_file, admin_token,
                            log_level, io_threads, max_body_bytes, allow_http_endpoints,
+                           postgres,
                            require_signatures,
                            ca_file, limits {max_buses, max_rules_per_bus,
                            max_targets_per_rule, max_connections, max_destinations}
@@ -51,6 +52,13 @@ serve flags (a JSON config file may set the same keys; flags win):
   --allow-http-endpoints true|false
                            allow http:// destinations (default: true on loopback only)
   --ca-file FILE           extra CA certificates for HTTPS destinations
+  --postgres URL           cluster mode: keep all state in this PostgreSQL database (libpq URL,
+                           e.g. postgresql://bp@127.0.0.1:5432/bridgeport) instead of DATA_DIR;
+                           nodes on one database share everything (docs/operations.md)
+  --node-id ID             cluster node name (default: host name and pid)
+  --lease-ms N             lane lease duration in cluster mode (default 5000)
+  --clock-skew-allowance-ms N
+                           extra wait before a new lease owner starts (default 500)
   --max-rules-per-bus N, --max-targets-per-rule N, --max-buses N,
   --max-connections N, --max-destinations N
                            limits (defaults 300, 5, 100, 3000, 3000)
@@ -147,6 +155,8 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
           c.account.find_first_not_of("0123456789") != std::string::npos) {
         return Status::Validation("config key account must be 12 digits");
       }
+    } else if (k == "postgres") {
+      BP_ASSIGN_OR_RETURN(c.postgres_url, str());
     } else if (k == "master_key_file") {
       BP_ASSIGN_OR_RETURN(c.master_key_file, str());
     } else if (k == "admin_token") {
@@ -265,6 +275,17 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
       if (v != "true" && v != "false")
         return Status::Validation("--allow-http-endpoints is true or false");
       c.allow_http_endpoints = v == "true" ? 1 : 0;
+    } else if (flag == "--postgres") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.postgres_url = v;
+    } else if (flag == "--node-id") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.node_id = v;
+    } else if (flag == "--lease-ms" || flag == "--clock-skew-allowance-ms") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, flag == "--lease-ms" ? 1000 : 0, 600000, &n));
+      (flag == "--lease-ms" ? c.lease_ms : c.clock_skew_allowance_ms) = static_cast<int>(n);
     } else if (flag == "--no-fsync-for-benchmarks-only") {
       c.fsync = false;
     } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" ||

@@ -31,6 +31,11 @@ struct Config {
   std::string ca_file;            // extra CA bundle for HTTPS destinations
   bool fsync = true;              // never disable outside benchmarks
   registry::Limits limits;
+  // Cluster mode: all state in this PostgreSQL database (libpq URL); empty = embedded RocksDB.
+  std::string postgres_url;
+  std::string node_id;                // cluster node name (default: host name + pid)
+  int lease_ms = 5000;                // lane lease duration
+  int clock_skew_allowance_ms = 500;  // extra wait before a new owner starts a lane
 
   bool IsLoopback() const;
 };

@@ -1,7 +1,7 @@
 // The durable store: an ordered key-value store with column families and atomic, fsynced batches.
 //
-// Implementations: RocksStore (embedded RocksDB, the default). The interface is deliberately small
-// so that a PostgreSQL backend can implement it for cluster mode.
+// Implementations: RocksStore (embedded RocksDB, the default) and PgStore (store/pg_store.h,
+// cluster mode on PostgreSQL).
 //
 // Thread-safety: all methods may be called from any thread concurrently.
 #pragma once
@@ -105,6 +105,10 @@ class Store {
 
   // Approximate statistics for metrics.
   virtual uint64_t ApproximateSize(Family f) = 0;
+
+  // False while the store cannot commit (a remote database is unreachable): /ready answers 503.
+  // Embedded stores are always available.
+  virtual bool Available() { return true; }
 };
 
 struct RocksStoreOptions {
