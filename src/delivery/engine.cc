@@ -269,6 +269,18 @@ void EngineImpl::Dispatch(Lane& lane) {
     }
   }
   while (!lane.ready.empty() && lane.inflight < max_inflight && !lane.waiting_token) {
+    if (!lane.ready.front().record) {
+      // Read the record before the limiter admits the start: a slow store read (a remote
+      // database) between admission and the request would bunch starts at the destination.
+      auto data = d_.store->Get(store::Family::kTasks, TaskKey(lane.ready.front().seq));
+      if (data.ok() && !data->has_value()) {
+        lane.ready.pop_front();  // already completed (e.g. handed over twice)
+        continue;
+      }
+      if (data.ok()) {
+        lane.ready.front().record = std::make_shared<const std::string>(std::move(**data));
+      }
+    }
     if (lane.limiter) {
       int64_t now = d_.clock->MonotonicMicros();
       // Circuit breaker open, or paused by adaptive-rate until Retry-After: nothing starts.

@@ -110,6 +110,8 @@ class Registry {
   std::shared_ptr<const DestinationView> FindDestination(std::string_view name) const;
   std::shared_ptr<const ConnectionView> FindConnection(std::string_view name) const;
   bool BusExists(std::string_view bus) const;
+  // Every target of every rule (cluster mode: the lanes to lease).
+  std::vector<std::shared_ptr<const TargetRoute>> AllTargets() const;
 
   // Connection state changes made by the auth runtime (OAuth token fetched / permanently failed).
   Status SetConnectionState(const std::string& name, ConnectionState state, std::string reason,

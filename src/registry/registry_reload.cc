@@ -70,4 +70,16 @@ Status Registry::Reload() {
   return Status::Ok();
 }
 
+std::vector<std::shared_ptr<const TargetRoute>> Registry::AllTargets() const {
+  std::shared_ptr<const Snapshot> snap;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snap = snapshot_;
+  }
+  std::vector<std::shared_ptr<const TargetRoute>> out;
+  out.reserve(snap->targets.size());
+  for (const auto& [key, target] : snap->targets) out.push_back(target);
+  return out;
+}
+
 }  // namespace bp::registry

@@ -93,8 +93,15 @@ class AppImpl final : public App {
                         registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
 
     api::RegisterControlPlane(events_api_, *registry_);
-    BP_ASSIGN_OR_RETURN(data_plane_,
-                        DataPlane::Start(config_, *store_, *registry_, *queues_, events_api_));
+    if (!config_.postgres_url.empty()) {
+      BP_ASSIGN_OR_RETURN(cluster_, cluster::ClusterNode::Join(
+                                        {.url = config_.postgres_url,
+                                         .node_id = config_.node_id,
+                                         .lease_ms = config_.lease_ms,
+                                         .skew_allowance_ms = config_.clock_skew_allowance_ms}));
+    }
+    BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
+                                                      events_api_, cluster_.get()));
 
     sqs_ = std::make_unique<api::sqs::SqsFrontend>(
         *queues_, api::sqs::SqsContext{config_.region, config_.account});
@@ -141,11 +148,13 @@ class AppImpl final : public App {
     stopped_ = true;
     if (frontend_) frontend_->SetDraining(true);
     if (http_) http_->Stop();              // no new requests; in-flight handlers finish
+    if (cluster_) cluster_->Leave();       // hand the lanes over; nothing new starts here
     if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts
     data_plane_.reset();
     sqs_.reset();
     queues_.reset();
     registry_.reset();
+    cluster_.reset();
     store_.reset();
   }
 
@@ -157,6 +166,7 @@ class AppImpl final : public App {
   std::unique_ptr<queue::QueueService> queues_;
   std::unique_ptr<registry::Registry> registry_;
   api::EventsApi events_api_;
+  std::unique_ptr<cluster::ClusterNode> cluster_;
   std::unique_ptr<DataPlane> data_plane_;
   std::unique_ptr<api::sqs::SqsFrontend> sqs_;
   std::unique_ptr<api::Frontend> frontend_;

@@ -9,6 +9,7 @@
 #include "delivery/target_spec.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
+#include "server/cluster_wiring.h"
 
 namespace bp::server {
 
@@ -21,7 +22,7 @@ namespace {
 class DataPlaneImpl final : public DataPlane {
  public:
   Status Init(const Config& config, store::Store& store, registry::Registry& registry,
-              queue::QueueService& queues, api::EventsApi& api) {
+              queue::QueueService& queues, api::EventsApi& api, cluster::ClusterNode* cluster) {
     store_ = &store;
     delivery::CurlHttpClientOptions http_opts;
     http_opts.extra_ca_file = config.ca_file;
@@ -42,7 +43,17 @@ class DataPlaneImpl final : public DataPlane {
                              int hops, store::WriteBatch& batch) {
       return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
     };
+    if (cluster) {
+      deps.may_start = [cluster](const std::string& lane) { return cluster->MayStart(lane); };
+      deps.seq_stride = cluster::ClusterNode::kSlots;
+      deps.seq_offset = static_cast<uint64_t>(cluster->slot());
+    }
     BP_ASSIGN_OR_RETURN(engine_, delivery::DeliveryEngine::Start(std::move(deps)));
+    delivery::DeliveryEngine* ingest_engine = engine_.get();
+    if (cluster) {
+      owned_lanes_ = OwnedLanesEngine(*cluster, *engine_);
+      ingest_engine = owned_lanes_.get();
+    }
     registry.SetConnectionListener(
         [this](const std::string& name) { engine_->ConnectionChanged(name); });
     for (const auto& name : registry.ConnectionNames()) engine_->ConnectionChanged(name);
@@ -53,8 +64,9 @@ class DataPlaneImpl final : public DataPlane {
     ingest::IngestOptions iopts;
     iopts.region = config.region;
     iopts.account = config.account;
-    ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
+    ingest_ = std::make_unique<ingest::Ingest>(store, registry, *ingest_engine, metrics_,
                                                RealClock::Get(), iopts);
+    if (cluster) RunClusterNode(*cluster, store, registry, *engine_);
     api.Register(
         "PutEvents",
         [this](const boost::json::object& in, const api::RequestContext&, api::JsonReply reply) {
@@ -126,6 +138,7 @@ class DataPlaneImpl final : public DataPlane {
   std::unique_ptr<delivery::CurlMultiHttpClient> http_;
   std::unique_ptr<auth::CurlTokenFetcher> token_fetcher_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
+  std::unique_ptr<delivery::DeliveryEngine> owned_lanes_;  // cluster mode: ingest's view
   std::unique_ptr<ingest::Ingest> ingest_;
 };
 
@@ -134,9 +147,10 @@ class DataPlaneImpl final : public DataPlane {
 StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(const Config& config, store::Store& store,
                                                       registry::Registry& registry,
                                                       queue::QueueService& queues,
-                                                      api::EventsApi& api) {
+                                                      api::EventsApi& api,
+                                                      cluster::ClusterNode* cluster) {
   auto dp = std::make_unique<DataPlaneImpl>();
-  BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api));
+  BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api, cluster));
   return std::unique_ptr<DataPlane>(std::move(dp));
 }
 

@@ -19,6 +19,7 @@ uint64_t ReadBe(std::string_view in, int bytes) {
 }
 
 constexpr uint32_t kByteaOid = 17;
+constexpr uint32_t kTextOid = 25;
 
 }  // namespace
 
@@ -48,14 +49,16 @@ PgParam PgInt64(int64_t v) {
 
 PgParam PgText(std::string_view v) { return PgParam{std::string(v)}; }
 
-PgParam PgByteaArray(const std::vector<const std::string*>& items) {
+namespace {
+
+PgParam BinaryArray(const std::vector<const std::string*>& items, uint32_t element_oid) {
   PgParam p;
   size_t total = 20;
   for (const std::string* s : items) total += 4 + s->size();
   p.data.reserve(total);
   PutBe32(p.data, 1);  // dimensions
   PutBe32(p.data, 0);  // no nulls
-  PutBe32(p.data, kByteaOid);
+  PutBe32(p.data, element_oid);
   PutBe32(p.data, static_cast<uint32_t>(items.size()));
   PutBe32(p.data, 1);  // lower bound
   for (const std::string* s : items) {
@@ -63,6 +66,19 @@ PgParam PgByteaArray(const std::vector<const std::string*>& items) {
     p.data.append(*s);
   }
   return p;
+}
+
+}  // namespace
+
+PgParam PgByteaArray(const std::vector<const std::string*>& items) {
+  return BinaryArray(items, kByteaOid);
+}
+
+PgParam PgTextArray(const std::vector<std::string>& items) {
+  std::vector<const std::string*> ptrs;
+  ptrs.reserve(items.size());
+  for (const std::string& s : items) ptrs.push_back(&s);
+  return BinaryArray(ptrs, kTextOid);
 }
 
 StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url) {

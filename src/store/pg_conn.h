@@ -46,6 +46,8 @@ PgParam PgInt64(int64_t v);
 PgParam PgText(std::string_view v);
 // A one-dimensional bytea[] in PostgreSQL's binary array format.
 PgParam PgByteaArray(const std::vector<const std::string*>& items);
+// A one-dimensional text[] in the binary array format.
+PgParam PgTextArray(const std::vector<std::string>& items);
 
 class PgConn {
  public:
