@@ -120,9 +120,10 @@ def rate_figures(cluster):
                     break
                 time.sleep(1)
             span = max(got) - min(got) if len(got) > 1 else 0
-            print("rate limit %d/s: delivered %d/%d, max in any 1 s window %d, mean %.1f/s over "
-                  "%.1f s" % (rate, len(got), total, max_in_window(got, 1.0),
-                              (len(got) - 1) / span if span else 0, span), flush=True)
+            print("rate limit %d/s: delivered %d/%d, max received in any 1 s window %d, in any "
+                  "0.85 s window %d, mean %.1f/s over %.1f s" % (
+                      rate, len(got), total, max_in_window(got, 1.0), max_in_window(got, 0.85),
+                      (len(got) - 1) / span if span else 0, span), flush=True)
             sink.reset()
     finally:
         sink.stop()

@@ -281,6 +281,8 @@ void EngineImpl::Dispatch(Lane& lane) {
         lane.ready.front().record = std::make_shared<const std::string>(std::move(**data));
       }
     }
+    // Checked before every start, not once per lane: a lease can end while this loop runs.
+    if (!MayStart(lane)) return;
     if (lane.limiter) {
       int64_t now = d_.clock->MonotonicMicros();
       // Circuit breaker open, or paused by adaptive-rate until Retry-After: nothing starts.
