@@ -94,12 +94,16 @@ class DeliveryEngine {
   // DropLane, then read the lane's tasks from the store, then AdoptLane with them. AdoptLane adds
   // the tasks not already pending (Enqueue may have added some meanwhile), and Enqueue ignores
   // the adopted sequence numbers for a while, since a task may be handed over twice.
-  virtual void AdoptLane(const std::string& lane, std::vector<NewTask> tasks) = 0;
+  // (The defaults do nothing: engines that never run in cluster mode, e.g. test doubles.)
+  virtual void AdoptLane(const std::string& lane, std::vector<NewTask> tasks) {
+    (void)lane;
+    (void)tasks;
+  }
   // Forgets `lane`'s pending work (another node owns it, or it is about to be re-read); attempts
   // in flight finish and write their outcome.
-  virtual void DropLane(const std::string& lane) = 0;
+  virtual void DropLane(const std::string& lane) { (void)lane; }
   // Re-evaluates which lanes may start (lease ownership changed).
-  virtual void Wake() = 0;
+  virtual void Wake() {}
   // Stops starting attempts, waits (bounded) for in-flight ones, joins the thread.
   virtual void Stop() = 0;
   // GET /_bridgeport/v1/... admin requests.
