@@ -78,6 +78,11 @@ class NodeImpl final : public ClusterNode {
     return now >= it->second.start_after && now < it->second.valid_until;
   }
 
+  void NoteLane(const std::string& lane) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (noted_.size() < 10000) noted_.insert(lane);
+  }
+
   void Leave() override {
     if (left_.exchange(true)) return;
     {
@@ -180,6 +185,23 @@ class NodeImpl final : public ClusterNode {
     for (const std::string& l : lanes) {
       if (RendezvousOwner(live, l) == options_.node_id) want.insert(l);
     }
+    // A lane no target delivers through any more stays with its holder: its engine cancels the
+    // remaining tasks (target removed). No other node wants it, so keeping it costs one row.
+    // Lanes ingest saw without a holder are taken the same way once their target is gone.
+    for (const std::string& l : held) {
+      if (!lanes.count(l)) want.insert(l);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = noted_.begin(); it != noted_.end();) {
+        if (lanes.count(*it)) {
+          it = noted_.erase(it);  // delivered by its rightful owner
+        } else {
+          want.insert(*it);
+          ++it;
+        }
+      }
+    }
     // Renew what we hold and still want; everything else we hold is given up.
     std::vector<std::string> keep;
     for (const std::string& l : held) {
@@ -229,6 +251,7 @@ class NodeImpl final : public ClusterNode {
       int64_t now = MonoMicros();
       std::lock_guard<std::mutex> lock(mu_);
       held_[l] = Held{now + **wait_ms * 1000, valid_until};
+      noted_.erase(l);
       acquired.push_back(l);
       log::Info("cluster", "lane acquired", {{"lane", l}, {"start_wait_ms", **wait_ms}});
     }
@@ -362,6 +385,7 @@ class NodeImpl final : public ClusterNode {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Held> held_;  // GUARDED_BY(mu_)
+  std::set<std::string> noted_;       // GUARDED_BY(mu_): lanes ingest saw without holding them
   bool stopping_ = false;             // GUARDED_BY(mu_)
   std::atomic<bool> left_{false};
   std::thread lease_thread_, listen_thread_;

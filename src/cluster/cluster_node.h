@@ -69,6 +69,10 @@ class ClusterNode {
   virtual bool Owns(const std::string& lane) const = 0;
   // This node may start attempts in `lane` now.
   virtual bool MayStart(const std::string& lane) const = 0;
+  // Ingest saw a task for `lane`, which this node does not hold. If no target delivers through
+  // the lane any more (removed meanwhile), this node takes the lane like an orphan so that its
+  // engine cancels the task; otherwise the lane's rightful owner delivers it.
+  virtual void NoteLane(const std::string& lane) = 0;
   // Stops the threads, gives up every lease (expiring it now) and leaves the node table.
   virtual void Leave() = 0;
 };

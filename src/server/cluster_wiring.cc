@@ -34,12 +34,31 @@ void AdoptLanes(store::Store& store, registry::Registry& registry, delivery::Del
                 const std::vector<std::string>& lanes) {
   for (const std::string& l : lanes) engine.DropLane(l);
   std::set<std::string> wanted(lanes.begin(), lanes.end());
+  // A lane no target delivers through is taken to cancel what is left of it; tasks whose target
+  // is gone have no lane any more, so they go to the first such lane (the engine cancels them).
+  std::set<std::string> live;
+  for (const auto& t : registry.AllTargets()) live.insert(delivery::LaneFor(*t));
+  std::string orphan_lane;
+  for (const std::string& l : lanes) {
+    if (!live.count(l) && orphan_lane.empty()) orphan_lane = l;
+  }
   std::map<std::string, std::vector<delivery::NewTask>> found;
   Status s = store.Scan(store::Family::kTasks, "t", store::PrefixEnd("t"),
                         [&](std::string_view k, std::string_view v) {
                           std::string lane;
                           auto t = ToNewTask(registry, k, v, &lane);
                           if (t && wanted.count(lane)) found[lane].push_back(std::move(*t));
+                          if (!t && !orphan_lane.empty()) {
+                            auto seq = delivery::SeqFromTaskKey(k);
+                            auto task = delivery::DecodeTask(v, /*with_event=*/false);
+                            if (seq && task) {
+                              delivery::NewTask o;
+                              o.seq = *seq;
+                              o.lane = orphan_lane;
+                              o.ingestion_ms = task->ingestion_ms;
+                              found[orphan_lane].push_back(std::move(o));
+                            }
+                          }
                           return true;
                         });
   if (!s.ok()) {
@@ -58,7 +77,11 @@ class OwnedLanes final : public delivery::DeliveryEngine {
     std::vector<delivery::NewTask> mine;
     mine.reserve(tasks.size());
     for (auto& t : tasks) {
-      if (node_.Owns(t.lane)) mine.push_back(std::move(t));
+      if (node_.Owns(t.lane)) {
+        mine.push_back(std::move(t));
+      } else {
+        node_.NoteLane(t.lane);
+      }
     }
     if (!mine.empty()) engine_.Enqueue(std::move(mine));
   }
