@@ -58,8 +58,12 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     }
     if (path == "/ready") {
       std::optional<std::string> degraded;
-      if (ready_.load() && !draining_.load() && hooks_.not_ready_reason) {
-        degraded = hooks_.not_ready_reason();
+      if (ready_.load() && !draining_.load()) {
+        if (hooks_.store_available && !hooks_.store_available()) {
+          degraded = "store unavailable";
+        } else if (hooks_.not_ready_reason) {
+          degraded = hooks_.not_ready_reason();
+        }
       }
       if (degraded) {
         std::string body = "{\"status\":\"degraded\",\"reason\":\"";

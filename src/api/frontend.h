@@ -41,6 +41,8 @@ struct FrontendHooks {
   // EventBridge Pipes (REST-JSON by path, SigV4 service `pipes`).
   std::function<bool(const http::Request&)> pipes_accepts;
   std::function<void(http::Request&&, std::string request_id, http::Responder)> pipes_handle;
+  // False while the store cannot commit (cluster database unreachable): /ready answers 503.
+  std::function<bool()> store_available;
 };
 
 class Frontend {

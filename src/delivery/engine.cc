@@ -56,7 +56,7 @@ metrics::Counter& EngineImpl::Attempts(Lane& lane, const std::string& result_cla
   return *c;
 }
 
-uint64_t EngineImpl::NextSeq() { return next_seq_.fetch_add(1); }
+uint64_t EngineImpl::NextSeq() { return next_seq_.fetch_add(d_.seq_stride); }
 
 void EngineImpl::Post(std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(inbox_mu_);
@@ -69,6 +69,7 @@ void EngineImpl::Enqueue(std::vector<NewTask> tasks) {
   Post([this, tasks = std::move(tasks)] {
     int64_t now_ms = d_.clock->NowMillis();
     for (const NewTask& t : tasks) {
+      if (!adopted_.empty() && RecentlyAdopted(t.lane, t.seq)) continue;
       TaskRef ref{t.seq, t.ingestion_ms, t.max_age_s, t.record};
       if (t.due_ms > now_ms) {
         Schedule(t.lane, ref, t.due_ms);
@@ -118,7 +119,10 @@ Status EngineImpl::Recover() {
     ++cancelled;
   }
   uint64_t floor = static_cast<uint64_t>(d_.clock->NowMicros()) * 16;
-  next_seq_.store(std::max(max_seq + 1, floor));
+  uint64_t first = std::max(max_seq + 1, floor);
+  uint64_t stride = std::max<uint64_t>(1, d_.seq_stride);
+  uint64_t aligned = first - first % stride + d_.seq_offset % stride;
+  next_seq_.store(aligned < first ? aligned + stride : aligned);
   log::Info(
       "delivery", "recovered pending deliveries",
       {{"tasks", static_cast<int64_t>(recovered)}, {"cancelled", static_cast<int64_t>(cancelled)}});
@@ -188,7 +192,7 @@ void EngineImpl::Schedule(const std::string& lane_key, const TaskRef& ref, int64
   lane.scheduled++;
   TaskRef r = ref;
   r.record.reset();  // retries may wait long: read the record back when due
-  timers_.push(Timer{due_ms, ref.seq, lane_key, std::move(r)});
+  timers_.push(Timer{due_ms, ref.seq, lane_key, std::move(r), lane.epoch});
 }
 
 void EngineImpl::PromoteTimers(int64_t now_ms) {
@@ -196,6 +200,7 @@ void EngineImpl::PromoteTimers(int64_t now_ms) {
     Timer t = timers_.top();
     timers_.pop();
     Lane& lane = GetLane(t.lane);
+    if (t.lane_epoch != lane.epoch) continue;  // dropped: another node owns the lane now
     if (lane.scheduled > 0) lane.scheduled--;
     // Retries go to the front: they are the oldest work of the lane.
     AddReady(t.lane, t.ref, /*front=*/true);
@@ -243,6 +248,7 @@ void EngineImpl::ApplyGuards(Lane& lane, const registry::DestinationView& dest) 
 
 void EngineImpl::Dispatch(Lane& lane) {
   if (!HasWork(lane)) return;
+  if (!MayStart(lane)) return;
   if (!LaneUsable(lane)) {
     FailParkedPipeCalls(lane);
     return;
@@ -274,6 +280,20 @@ void EngineImpl::Dispatch(Lane& lane) {
     }
   }
   while (HasWork(lane) && lane.inflight < max_inflight && !lane.waiting_token) {
+    if (!lane.ready.empty() && !lane.ready.front().record) {
+      // Read the record before the limiter admits the start: a slow store read (a remote
+      // database) between admission and the request would bunch starts at the destination.
+      auto data = d_.store->Get(store::Family::kTasks, TaskKey(lane.ready.front().seq));
+      if (data.ok() && !data->has_value()) {
+        lane.ready.pop_front();  // already completed (e.g. handed over twice)
+        continue;
+      }
+      if (data.ok()) {
+        lane.ready.front().record = std::make_shared<const std::string>(std::move(**data));
+      }
+    }
+    // Checked before every start, not once per lane: a lease can end while this loop runs.
+    if (!MayStart(lane)) return;
     if (lane.limiter) {
       int64_t now = d_.clock->MonotonicMicros();
       // Circuit breaker open, or paused by adaptive-rate until Retry-After: nothing starts.
@@ -409,7 +429,7 @@ void EngineImpl::Sweep() {
   // bridgeport:throttle-expiry=age, so are deliveries still waiting for the rate limiter
   // (THROTTLING). Otherwise throttled deliveries wait as long as it takes.
   for (auto& [key, lane] : lanes_) {
-    if (lane->ready.empty()) continue;
+    if (lane->ready.empty() || !MayStart(*lane)) continue;
     bool throttle_expiry = false;
     if (!lane->parked && lane->kind == LaneKind::kApi) {
       if (auto dest = d_.registry->FindDestination(lane->resource)) {

@@ -73,6 +73,13 @@ struct EngineDeps {
   // Cap on a built payload and on the expanded URL and headers of one attempt (INVALID_PARAMETER
   // beyond it).
   size_t max_payload_bytes = 256 * 1024;
+  // Cluster mode (unset otherwise): attempts start, and parked or throttled work expires, only in
+  // lanes for which may_start(lane) is true (this node holds the lane's lease). Task sequence
+  // numbers are congruent to seq_offset modulo seq_stride, so nodes on one database never
+  // allocate the same task key.
+  std::function<bool(const std::string& lane)> may_start;
+  uint64_t seq_stride = 1;
+  uint64_t seq_offset = 0;
 };
 
 // One HTTP call of an EventBridge pipe (its enrichment or its target) through an API destination.
@@ -121,6 +128,20 @@ class DeliveryEngine {
   // Deliveries waiting or in flight (ready, scheduled, parked), refreshed every 250 ms plus the
   // tasks enqueued since: a cheap estimate for backpressure. Any thread.
   virtual int64_t PendingDeliveries() const { return 0; }
+  // Cluster mode (engine_cluster.cc). The protocol when this node takes `lane`'s lease:
+  // DropLane, then read the lane's tasks from the store, then AdoptLane with them. AdoptLane adds
+  // the tasks not already pending (Enqueue may have added some meanwhile), and Enqueue ignores
+  // the adopted sequence numbers for a while, since a task may be handed over twice.
+  // (The defaults do nothing: engines that never run in cluster mode, e.g. test doubles.)
+  virtual void AdoptLane(const std::string& lane, std::vector<NewTask> tasks) {
+    (void)lane;
+    (void)tasks;
+  }
+  // Forgets `lane`'s pending work (another node owns it, or it is about to be re-read); attempts
+  // in flight finish and write their outcome.
+  virtual void DropLane(const std::string& lane) { (void)lane; }
+  // Re-evaluates which lanes may start (lease ownership changed).
+  virtual void Wake() {}
   // Stops starting attempts, waits (bounded) for in-flight ones, joins the thread.
   virtual void Stop() = 0;
   // GET /_bridgeport/v1/... admin requests.

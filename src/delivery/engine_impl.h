@@ -25,6 +25,11 @@ class EngineImpl final : public DeliveryEngine {
     return pending_counted_.load(std::memory_order_relaxed) +
            pending_enqueued_.load(std::memory_order_relaxed);
   }
+  void AdoptLane(const std::string& lane, std::vector<NewTask> tasks) override;
+  void DropLane(const std::string& lane) override;
+  void Wake() override {
+    Post([] {});
+  }
   void HandleSettings(const std::string& destination, const std::string& body,
                       http::Responder respond);
   std::vector<int> RecentStarts(const std::string& destination, int64_t now_s,
@@ -97,6 +102,12 @@ class EngineImpl final : public DeliveryEngine {
   void OnConnectionChanged(const std::string& name);
   void TickAuth();
 
+  // engine_cluster.cc: lane hand-over.
+  bool MayStart(const Lane& lane) const { return !d_.may_start || d_.may_start(lane.key); }
+  // True if `seq` was just adopted into `lane` by AdoptLane (a second hand-over of the same
+  // task must not create a second pending entry).
+  bool RecentlyAdopted(const std::string& lane, uint64_t seq);
+
   // Metrics helpers. Count() looks a series up (mutex + map); hot paths use the cached pointers.
   metrics::Counter& Count(const std::string& name, const std::string& help,
                           const metrics::Labels& l);
@@ -142,6 +153,12 @@ class EngineImpl final : public DeliveryEngine {
   metrics::Histogram* ingest_to_invocation_ = nullptr;
   metrics::Histogram* attempt_duration_ = nullptr;
   std::map<std::string, metrics::Counter*, std::less<>> invocations_;
+  // Cluster hand-over: per lane, the sequence numbers of the last AdoptLane and when.
+  struct Adopted {
+    std::unordered_set<uint64_t> seqs;
+    int64_t at_mono = 0;
+  };
+  std::map<std::string, Adopted> adopted_;
 };
 
 }  // namespace bp::delivery

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "auth/token_cache.h"
@@ -70,6 +71,7 @@ struct Lane {
   AdaptiveRate adaptive_rate;
   int64_t blocked_until_us = 0;  // breaker open / Retry-After pause: no start before this
   int64_t gcra_tat_us = 0;       // GCRA theoretical arrival time (monotonic µs)
+  uint64_t epoch = 0;            // bumped when the lane's pending work is dropped (cluster)
   bool waiting_token = false;
   metrics::Counter* throttled_waits = nullptr;
   metrics::Counter* starts = nullptr;           // attempts started through the limiter (API lanes)
@@ -87,6 +89,7 @@ struct Timer {
   uint64_t seq;
   std::string lane;
   TaskRef ref;
+  uint64_t lane_epoch = 0;  // the lane's epoch when scheduled (DropLane voids it)
   bool operator>(const Timer& o) const {
     return due_ms != o.due_ms ? due_ms > o.due_ms : seq > o.seq;
   }

@@ -145,6 +145,10 @@ Status Registry::Commit(store::WriteBatch batch) { return store_.Write(std::move
 
 Status Registry::Load() {
   std::lock_guard<std::mutex> lock(mu_);
+  return LoadLocked();
+}
+
+Status Registry::LoadLocked() {
   Status decode_error;
   auto parse = [&](std::string_view key, std::string_view value) -> std::optional<json::object> {
     json::error_code ec;

@@ -119,11 +119,17 @@ class Registry {
   std::shared_ptr<const DestinationView> FindDestination(std::string_view name) const;
   std::shared_ptr<const ConnectionView> FindConnection(std::string_view name) const;
   bool BusExists(std::string_view bus) const;
+  // Every target of every rule (cluster mode: the lanes to lease).
+  std::vector<std::shared_ptr<const TargetRoute>> AllTargets() const;
 
   // Connection state changes made by the auth runtime (OAuth token fetched / permanently failed).
   Status SetConnectionState(const std::string& name, ConnectionState state, std::string reason,
                             uint64_t expected_generation);
   void SetConnectionListener(ConnectionListener listener);
+  // Cluster mode: re-reads the whole control plane from the store (another node changed it) and
+  // republishes every snapshot; the connection listener hears about connections that changed or
+  // vanished. Local mutations wait while it runs. A failed read keeps the current state.
+  Status Reload();
   std::vector<std::string> ConnectionNames() const;
 
   const model::Partition& partition() const { return options_.partition; }
@@ -136,6 +142,7 @@ class Registry {
 
   Registry(store::Store& store, const Clock& clock, RegistryOptions options, SecretSealer sealer);
   Status Load();
+  Status LoadLocked();  // callers hold mu_
 
   // Callers hold mu_.
   Status Commit(store::WriteBatch batch);

@@ -182,5 +182,46 @@ TEST_F(RegistryTest, EgressRefusalIsAValidationError) {
   EXPECT_NE(oauth.status().message().find("authorizationEndpoint"), std::string::npos);
 }
 
+// Two registries on one store stand for two cluster nodes: Reload() makes the other's changes
+// visible and withdraws what it deleted.
+TEST_F(RegistryTest, ReloadSeesAnotherRegistrysChanges) {
+  RegistryOptions opts;
+  opts.queue_exists = [](std::string_view) { return true; };
+  auto other = std::move(Registry::Open(*store_, clock_, opts, TestSealer())).value();
+  std::vector<std::string> heard;
+  other->SetConnectionListener([&heard](const std::string& n) { heard.push_back(n); });
+
+  ASSERT_TRUE(registry_->CreateEventBus(J(R"({"Name":"orders"})")).ok());
+  ASSERT_TRUE(registry_
+                  ->PutRule(J(R"({"Name":"r1","EventBusName":"orders",
+                                  "EventPattern":"{\"source\":[\"shop\"]}"})"))
+                  .ok());
+  MakeDestination();
+  EXPECT_FALSE(other->BusExists("orders"));
+  ASSERT_TRUE(other->Reload().ok());
+  EXPECT_TRUE(other->BusExists("orders"));
+  ASSERT_NE(other->Routes("orders"), nullptr);
+  EXPECT_EQ(other->Routes("orders")->rules.size(), 1u);
+  ASSERT_NE(other->FindDestination("d1"), nullptr);
+  ASSERT_NE(other->FindConnection("c1"), nullptr);
+  EXPECT_EQ(heard, std::vector<std::string>{"c1"});
+
+  // Unchanged connection: no listener call, same generation.
+  uint64_t generation = other->FindConnection("c1")->generation;
+  heard.clear();
+  ASSERT_TRUE(other->Reload().ok());
+  EXPECT_TRUE(heard.empty());
+  EXPECT_EQ(other->FindConnection("c1")->generation, generation);
+
+  ASSERT_TRUE(registry_->DeleteApiDestination(J(R"({"Name":"d1"})")).ok());
+  ASSERT_TRUE(registry_->DeleteRule(J(R"({"Name":"r1","EventBusName":"orders"})")).ok());
+  ASSERT_TRUE(registry_->DeleteEventBus(J(R"({"Name":"orders"})")).ok());
+  ASSERT_TRUE(other->Reload().ok());
+  EXPECT_FALSE(other->BusExists("orders"));
+  EXPECT_EQ(other->Routes("orders"), nullptr);
+  EXPECT_EQ(other->FindDestination("d1"), nullptr);
+  ASSERT_NE(other->FindConnection("c1"), nullptr);
+}
+
 }  // namespace
 }  // namespace bp::registry

@@ -19,6 +19,7 @@
 #include "registry/registry.h"
 #include "schedule/schedule_expression.h"
 #include "server/wiring.h"
+#include "store/pg_store.h"
 #include "store/store.h"
 #include "transform/transform.h"
 
@@ -59,8 +60,14 @@ class AppImpl final : public App {
     BP_ASSIGN_OR_RETURN(auth::SecretBox box, auth::SecretBox::Create(key));
     secret_box_.emplace(std::move(box));
 
-    BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(
-                                    {.path = config_.data_dir + "/store", .sync = config_.fsync}));
+    if (config_.postgres_url.empty()) {
+      BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore({.path = config_.data_dir + "/store",
+                                                         .sync = config_.fsync}));
+    } else {
+      BP_ASSIGN_OR_RETURN(
+          store_, store::OpenPgStore(
+                      {.url = config_.postgres_url, .sync = config_.fsync, .notify_tasks = true}));
+    }
 
     queue::QueueServiceOptions qopts;
     qopts.region = config_.region;
@@ -98,8 +105,15 @@ class AppImpl final : public App {
                         registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
 
     api::RegisterControlPlane(events_api_, *registry_);
+    if (!config_.postgres_url.empty()) {
+      BP_ASSIGN_OR_RETURN(cluster_, cluster::ClusterNode::Join(
+                                        {.url = config_.postgres_url,
+                                         .node_id = config_.node_id,
+                                         .lease_ms = config_.lease_ms,
+                                         .skew_allowance_ms = config_.clock_skew_allowance_ms}));
+    }
     BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
-                                                      events_api_, egress_));
+                                                      events_api_, egress_, cluster_.get()));
 
     sqs_ = std::make_unique<api::sqs::SqsFrontend>(
         *queues_, api::sqs::SqsContext{config_.region, config_.account});
@@ -130,6 +144,7 @@ class AppImpl final : public App {
       if (store_->Writable()) return std::nullopt;
       return "store not writable: " + store_->GetHealth().reason;
     };
+    hooks.store_available = [this] { return store_->Available(); };
     hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
       data_plane_->HandleAdmin(std::move(r), std::move(respond));
     };
@@ -164,12 +179,14 @@ class AppImpl final : public App {
     stopped_ = true;
     if (frontend_) frontend_->SetDraining(true);
     if (http_) http_->Stop();              // no new requests; in-flight handlers finish
+    if (cluster_) cluster_->Leave();       // hand the lanes over; nothing new starts here
     if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts
     pipes_api_.reset();
     data_plane_.reset();
     sqs_.reset();
     queues_.reset();
     registry_.reset();
+    cluster_.reset();
     store_.reset();
   }
 
@@ -182,6 +199,7 @@ class AppImpl final : public App {
   std::unique_ptr<queue::QueueService> queues_;
   std::unique_ptr<registry::Registry> registry_;
   api::EventsApi events_api_;
+  std::unique_ptr<cluster::ClusterNode> cluster_;
   std::unique_ptr<DataPlane> data_plane_;
   std::unique_ptr<api::sqs::SqsFrontend> sqs_;
   std::unique_ptr<api::pipes::PipesFrontend> pipes_api_;

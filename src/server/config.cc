@@ -37,9 +37,9 @@ serve flags (a JSON config file may set the same keys; flags win):
                            access_keys [{"id","secret"}], master_key_file, admin_token,
                            log_level, io_threads, max_body_bytes, max_event_bytes,
                            allow_http_endpoints, require_signatures, replay_events_per_second,
-                           archive_sweep_seconds, ca_file, limits {max_buses, max_rules_per_bus,
-                           max_targets_per_rule, max_connections, max_destinations,
-                           max_pattern_length (2048, at most 4096)},
+                           archive_sweep_seconds, ca_file, postgres, limits {max_buses,
+                           max_rules_per_bus, max_targets_per_rule, max_connections,
+                           max_destinations, max_pattern_length (2048, at most 4096)},
                            egress_allow [..], egress_allow_private, max_payload_bytes,
                            max_pending_deliveries, max_store_bytes
   --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
@@ -80,6 +80,13 @@ serve flags (a JSON config file may set the same keys; flags win):
                            PutEvents entries fail with ThrottlingException while more deliveries
                            are pending (default 2000000; 0 = no bound)
   --max-store-bytes N      the same for the store's size on disk (default 0 = no bound)
+  --postgres URL           cluster mode: keep all state in this PostgreSQL database (libpq URL,
+                           e.g. postgresql://bp@127.0.0.1:5432/bridgeport) instead of DATA_DIR;
+                           nodes on one database share everything (docs/operations.md)
+  --node-id ID             cluster node name (default: host name and pid)
+  --lease-ms N             lane lease duration in cluster mode (default 5000)
+  --clock-skew-allowance-ms N
+                           extra wait before a new lease owner starts (default 500)
   --max-rules-per-bus N, --max-targets-per-rule N, --max-buses N,
   --max-connections N, --max-destinations N
                            limits (defaults 300, 5, 100, 3000, 3000)
@@ -194,6 +201,8 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
           c.account.find_first_not_of("0123456789") != std::string::npos) {
         return Status::Validation("config key account must be 12 digits");
       }
+    } else if (k == "postgres") {
+      BP_ASSIGN_OR_RETURN(c.postgres_url, str());
     } else if (k == "master_key_file") {
       BP_ASSIGN_OR_RETURN(c.master_key_file, str());
     } else if (k == "admin_token") {
@@ -374,6 +383,17 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
     } else if (flag == "--max-store-bytes") {
       BP_ASSIGN_OR_RETURN(auto v, need());
       BP_RETURN_IF_ERROR(ParseInt(flag, v, 0, int64_t{1} << 50, &c.max_store_bytes));
+    } else if (flag == "--postgres") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.postgres_url = v;
+    } else if (flag == "--node-id") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.node_id = v;
+    } else if (flag == "--lease-ms" || flag == "--clock-skew-allowance-ms") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, flag == "--lease-ms" ? 1000 : 0, 600000, &n));
+      (flag == "--lease-ms" ? c.lease_ms : c.clock_skew_allowance_ms) = static_cast<int>(n);
     } else if (flag == "--no-fsync-for-benchmarks-only") {
       c.fsync = false;
     } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" ||

@@ -52,6 +52,11 @@ struct Config {
   // Backpressure: PutEvents entries fail with ThrottlingException beyond these (0: no bound).
   int64_t max_pending_deliveries = 2'000'000;
   int64_t max_store_bytes = 0;
+  // Cluster mode: all state in this PostgreSQL database (libpq URL); empty = embedded RocksDB.
+  std::string postgres_url;
+  std::string node_id;                // cluster node name (default: host name + pid)
+  int lease_ms = 5000;                // lane lease duration
+  int clock_skew_allowance_ms = 500;  // extra wait before a new owner starts a lane
 
   bool IsLoopback() const;
   // The listener's body limit: max_body_bytes if set, else room for a PutEvents request or an SQS

@@ -26,6 +26,18 @@ TEST(ConfigTest, Defaults) {
   EXPECT_TRUE(c->allow_unsigned_on_loopback);
 }
 
+TEST(ConfigTest, ClusterFlags) {
+  auto c = Parse({"--postgres", "postgresql://bp@127.0.0.1:5432/bridgeport", "--node-id", "n1",
+                  "--lease-ms", "2000", "--clock-skew-allowance-ms", "250"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->postgres_url, "postgresql://bp@127.0.0.1:5432/bridgeport");
+  EXPECT_EQ(c->node_id, "n1");
+  EXPECT_EQ(c->lease_ms, 2000);
+  EXPECT_EQ(c->clock_skew_allowance_ms, 250);
+  EXPECT_TRUE(Parse({}).value().postgres_url.empty());
+  EXPECT_FALSE(Parse({"--lease-ms", "10"}).ok());
+}
+
 TEST(ConfigTest, FlagsOverrideConfigFile) {
   std::string path = ::testing::TempDir() + "bp_config_test.json";
   {

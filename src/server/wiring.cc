@@ -15,6 +15,7 @@
 #include "metrics/metrics.h"
 #include "replay/replay_service.h"
 #include "schedule/scheduler.h"
+#include "server/cluster_wiring.h"
 #include "transform/transform.h"
 
 namespace bp::server {
@@ -37,7 +38,7 @@ class DataPlaneImpl final : public DataPlane {
  public:
   Status Init(const Config& config, store::Store& store, registry::Registry& registry,
               queue::QueueService& queues, api::EventsApi& api,
-              std::shared_ptr<const egress::Policy> egress) {
+              std::shared_ptr<const egress::Policy> egress, cluster::ClusterNode* cluster) {
     store_ = &store;
     delivery::CurlHttpClientOptions http_opts;
     http_opts.extra_ca_file = config.ca_file;
@@ -66,7 +67,18 @@ class DataPlaneImpl final : public DataPlane {
                              int hops, store::WriteBatch& batch) {
       return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
     };
+    if (cluster) {
+      deps.may_start = [cluster](const std::string& lane) { return cluster->MayStart(lane); };
+      deps.seq_stride = cluster::ClusterNode::kSlots;
+      deps.seq_offset = static_cast<uint64_t>(cluster->slot());
+    }
     BP_ASSIGN_OR_RETURN(engine_, delivery::DeliveryEngine::Start(std::move(deps)));
+    delivery::DeliveryEngine* ingest_engine = engine_.get();
+    if (cluster) {
+      owned_lanes_ = OwnedLanesEngine(*cluster, *engine_);
+      ingest_engine = owned_lanes_.get();
+    }
+    enqueue_engine_ = ingest_engine;
     registry.SetConnectionListener(
         [this](const std::string& name) { engine_->ConnectionChanged(name); });
     for (const auto& name : registry.ConnectionNames()) engine_->ConnectionChanged(name);
@@ -74,7 +86,7 @@ class DataPlaneImpl final : public DataPlane {
                                                                   .registry = &registry,
                                                                   .queues = &queues,
                                                                   .metrics = &metrics_,
-                                                                  .engine = engine_.get(),
+                                                                  .engine = ingest_engine,
                                                                   .clock = &RealClock::Get()}));
 
     // Gauges read at scrape time: queue depths and connection states.
@@ -87,8 +99,9 @@ class DataPlaneImpl final : public DataPlane {
     iopts.max_request_bytes = config.max_event_bytes;
     iopts.admission.max_pending_deliveries = config.max_pending_deliveries;
     iopts.admission.max_store_bytes = static_cast<uint64_t>(config.max_store_bytes);
-    ingest_ = std::make_unique<ingest::Ingest>(store, registry, *engine_, metrics_,
+    ingest_ = std::make_unique<ingest::Ingest>(store, registry, *ingest_engine, metrics_,
                                                RealClock::Get(), iopts);
+    if (cluster) RunClusterNode(*cluster, store, registry, *engine_);
     BP_RETURN_IF_ERROR(StartArchivesAndSchedules(config, store, registry, api));
     api.Register(
         "PutEvents",
@@ -132,7 +145,7 @@ class DataPlaneImpl final : public DataPlane {
   // The action that hands committed tasks to the engine.
   std::function<void()> EnqueueAfter(std::vector<delivery::NewTask> tasks) {
     auto shared = std::make_shared<std::vector<delivery::NewTask>>(std::move(tasks));
-    return [this, shared] { engine_->Enqueue(std::move(*shared)); };
+    return [this, shared] { enqueue_engine_->Enqueue(std::move(*shared)); };
   }
 
   // Archives (written by PutEvents), replays and scheduled rules, all on top of ingest's routing.
@@ -307,6 +320,8 @@ class DataPlaneImpl final : public DataPlane {
   std::unique_ptr<auth::CurlTokenFetcher> token_fetcher_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<console::ConsoleService> console_;
+  std::unique_ptr<delivery::DeliveryEngine> owned_lanes_;  // cluster mode: ingest's view
+  delivery::DeliveryEngine* enqueue_engine_ = nullptr;  // engine_, or owned_lanes_ in a cluster
   std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<archive::ArchiveStore> archives_;
   std::unique_ptr<replay::ReplayService> replays_;
@@ -319,9 +334,9 @@ class DataPlaneImpl final : public DataPlane {
 StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(
     const Config& config, store::Store& store, registry::Registry& registry,
     queue::QueueService& queues, api::EventsApi& api,
-    std::shared_ptr<const egress::Policy> egress) {
+    std::shared_ptr<const egress::Policy> egress, cluster::ClusterNode* cluster) {
   auto dp = std::make_unique<DataPlaneImpl>();
-  BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api, std::move(egress)));
+  BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api, std::move(egress), cluster));
   return std::unique_ptr<DataPlane>(std::move(dp));
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/events_api.h"
+#include "cluster/cluster_node.h"
 #include "common/status.h"
 #include "egress/egress_policy.h"
 #include "http/server.h"
@@ -26,12 +27,15 @@ StatusOr<std::shared_ptr<egress::Policy>> MakeEgressPolicy(const Config& config)
 
 class DataPlane {
  public:
-  // Starts the delivery engine (recovering pending work) and registers PutEvents on `api`.
+  // Starts the delivery engine (recovering pending work) and registers PutEvents on `api`. With
+  // `cluster` (cluster mode) attempts start only in lanes the node leases, and the node's
+  // threads are started onto this data plane (call cluster->Leave() before Stop()).
   static StatusOr<std::unique_ptr<DataPlane>> Start(const Config& config, store::Store& store,
                                                     registry::Registry& registry,
                                                     queue::QueueService& queues,
                                                     api::EventsApi& api,
-                                                    std::shared_ptr<const egress::Policy> egress);
+                                                    std::shared_ptr<const egress::Policy> egress,
+                                                    cluster::ClusterNode* cluster = nullptr);
   virtual ~DataPlane() = default;
   virtual std::string MetricsText() = 0;
   virtual void HandleAdmin(http::Request&& req, http::Responder respond) = 0;

@@ -1,7 +1,7 @@
 // The durable store: an ordered key-value store with column families and atomic, fsynced batches.
 //
-// Implementations: RocksStore (embedded RocksDB, the default). The interface is deliberately small
-// so that a PostgreSQL backend can implement it for cluster mode.
+// Implementations: RocksStore (embedded RocksDB, the default) and PgStore (store/pg_store.h,
+// cluster mode on PostgreSQL).
 //
 // Thread-safety: all methods may be called from any thread concurrently.
 #pragma once
@@ -119,6 +119,9 @@ class Store {
   virtual Health GetHealth() const { return {}; }
   // Bytes the store occupies on disk (approximate, cheap); 0 if unknown.
   virtual uint64_t DiskBytes() { return 0; }
+  // False while the store cannot commit (a remote database is unreachable): /ready answers 503.
+  // Embedded stores are always available.
+  virtual bool Available() { return true; }
 };
 
 struct RocksStoreOptions {

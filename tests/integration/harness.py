@@ -32,6 +32,8 @@ import time
 import unittest
 import urllib.parse
 
+import pg  # BRIDGEPORT_TEST_BACKEND=postgres: servers run as cluster nodes (see pg.py)
+
 try:
     import boto3
     import botocore.config
@@ -213,6 +215,8 @@ class Server:
             raise RuntimeError("server already running (pid %d)" % self.pid)
         args = [self.binary, "serve", "--listen", self.listen, "--data-dir", self.data_dir]
         args += self.extra_args
+        if "--postgres" not in self.extra_args:
+            args += pg.server_args(self.data_dir)
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
