@@ -56,8 +56,12 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
   std::string_view target = req.Header("x-amz-target");
   constexpr std::string_view kEventsPrefix = "AWSEvents.";
   bool is_events = target.substr(0, kEventsPrefix.size()) == kEventsPrefix;
-  bool is_sqs = !is_events && hooks_.sqs_accepts && hooks_.sqs_accepts(req);
-  if (!is_events && !is_sqs) {
+  const ServiceRoute* service = nullptr;
+  for (const auto& route : hooks_.services) {
+    if (!is_events && !service && route.accepts(req)) service = &route;
+  }
+  bool is_sqs = !is_events && !service && hooks_.sqs_accepts && hooks_.sqs_accepts(req);
+  if (!is_events && !is_sqs && !service) {
     if (req.method == "GET" && path == "/") {
       respond(Json(200, "{\"service\":\"bridgeport\"}"));
       return;
@@ -71,6 +75,12 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
                           "Request has no X-Amz-Target header and is not an SQS request.", 400,
                           request_id));
     }
+    return;
+  }
+  if (service && (!ready_.load() || draining_.load())) {
+    respond(service->error("ServiceUnavailable",
+                           draining_.load() ? "The server is shutting down." : "The server is starting.",
+                           503, request_id));
     return;
   }
   if (!ready_.load() || draining_.load()) {
@@ -89,7 +99,9 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
               {{"error", std::string(SigV4FailureName(auth.failure))},
                {"access_key", auth.access_key},
                {"remote", req.remote_address}});
-    if (is_sqs) {
+    if (service) {
+      respond(service->error(SigV4FailureName(auth.failure), auth.message, 400, request_id));
+    } else if (is_sqs) {
       // SQS clients parse the same JSON error shape for signature errors.
       http::Response r = EventsError(SigV4FailureName(auth.failure), auth.message, 400, request_id);
       r.SetHeader("Content-Type", "application/x-amz-json-1.0");
@@ -100,6 +112,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     return;
   }
 
+  if (service) {
+    service->handle(std::move(req), std::move(request_id), std::move(respond));
+    return;
+  }
   if (is_sqs) {
     hooks_.sqs_handle(std::move(req), std::move(request_id), std::move(respond));
     return;

@@ -24,12 +24,6 @@ std::string_view FunctionName(const json::value& v) {
   return {};
 }
 
-bool Truthy(const json::value& v) {
-  if (v.is_bool()) return v.as_bool();
-  if (v.is_string()) return v.as_string() == "true" || v.as_string() == "True";
-  return false;
-}
-
 }  // namespace
 
 std::string ScalarText(const json::value& v) {

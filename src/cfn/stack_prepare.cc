@@ -213,10 +213,11 @@ StatusOr<Prepared> StackEngine::Impl::Prepare(std::string_view body, const json:
       return ValidationError("Parameters: [" + key + "] do not exist in the template");
     }
     if (IsTrue(o.if_contains("UsePreviousValue"))) {
-      const json::value* prev_value = nullptr;
-      for (const auto& prev : previous ? *previous : json::array()) {
-        if (JStr(prev.as_object(), "ParameterKey") == key) {
-          prev_value = prev.as_object().if_contains("ParameterValue");
+      std::optional<std::string> prev_value;
+      if (previous) {
+        for (const auto& prev : *previous) {
+          const json::object& po = prev.as_object();
+          if (JStr(po, "ParameterKey") == key) prev_value = JStr(po, "ParameterValue");
         }
       }
       if (!prev_value) {
@@ -224,7 +225,7 @@ StatusOr<Prepared> StackEngine::Impl::Prepare(std::string_view body, const json:
                                ". Cannot specify usePreviousValue as true for a parameter key "
                                "not in the previous template");
       }
-      given[key] = ScalarText(*prev_value);
+      given[key] = *prev_value;
     } else {
       given[key] = JStr(o, "ParameterValue");
     }

@@ -53,7 +53,7 @@ json::value Plain(const std::string& s) {
   return json::string(s);
 }
 
-StatusOr<json::value> Convert(const YAML::Node& node, int depth);
+StatusOr<json::value> Convert(const YAML::Node& node, int depth, bool use_tag = true);
 
 // A short-form tag applied to an already converted value.
 StatusOr<json::value> Tagged(const std::string& tag, const YAML::Node& node, int depth) {
@@ -64,25 +64,25 @@ StatusOr<json::value> Tagged(const std::string& tag, const YAML::Node& node, int
     if (dot == std::string::npos) {
       return FormatError("!GetAtt " + s + " must be LogicalId.Attribute");
     }
-    return json::object{{"Fn::GetAtt", json::array{json::string(s.substr(0, dot)),
-                                                   json::string(s.substr(dot + 1))}}};
+    return json::value(json::object{{"Fn::GetAtt", json::array{json::string(s.substr(0, dot)),
+                                                               json::string(s.substr(dot + 1))}}});
   }
   json::value inner;
   if (node.IsScalar()) {
     inner = json::string(node.Scalar());  // arguments of short forms are strings
   } else {
-    BP_ASSIGN_OR_RETURN(inner, Convert(node, depth + 1));
+    BP_ASSIGN_OR_RETURN(inner, Convert(node, depth + 1, false));
   }
-  if (name == "Ref" || name == "Condition") return json::object{{name, std::move(inner)}};
-  return json::object{{"Fn::" + name, std::move(inner)}};
+  if (name == "Ref" || name == "Condition") return json::value(json::object{{name, std::move(inner)}});
+  return json::value(json::object{{"Fn::" + name, std::move(inner)}});
 }
 
-StatusOr<json::value> Convert(const YAML::Node& node, int depth) {
+StatusOr<json::value> Convert(const YAML::Node& node, int depth, bool use_tag) {
   if (depth > 200) return FormatError("the template nests too deeply");
   const std::string& tag = node.Tag();
   bool custom = tag.size() > 1 && tag[0] == '!' && tag.rfind("!!", 0) != 0 &&
                 tag.find(':') == std::string::npos;
-  if (custom) return Tagged(tag, node, depth);
+  if (custom && use_tag) return Tagged(tag, node, depth);
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct Config {
   std::string ca_file;            // extra CA bundle for HTTPS destinations
   bool fsync = true;              // never disable outside benchmarks
   registry::Limits limits;
+  // CloudFormation: resource types accepted as recorded no-ops, and the built-in parameter store
+  // behind AWS::SSM::Parameter::Value<...> parameters and {{resolve:ssm:...}}.
+  std::set<std::string> cloudformation_noop_types;
+  std::map<std::string, std::string> ssm_parameters;
 
   bool IsLoopback() const;
 };
