@@ -60,8 +60,13 @@ class StackEngine::Impl {
   StatusOr<std::string> ResolveSsm(const std::string& name);
   StatusOr<std::string> ResolveDynamic(std::string_view service, std::string_view reference);
   const ResourceType* TypeOf(std::string_view type) const;
+  // `ids` in dependency order (Ref, Fn::GetAtt, Fn::Sub, DependsOn). Resources on a cycle go
+  // last, and `cycle` (if given) names them.
   std::vector<std::string> DependencyOrder(const json::value& tmpl,
-                                           const std::vector<std::string>& ids) const;
+                                           const std::vector<std::string>& ids,
+                                           std::string* cycle = nullptr) const;
+  // Fn::GetAtt of a created resource.
+  StatusOr<json::value> AttributeOf(const ResourceRecord& r, const std::string& attribute) const;
 
   // --- stack_mutations.cc (API handlers that start work) ---
   StatusOr<json::object> CreateStack(const json::object& in, const CallContext& ctx,

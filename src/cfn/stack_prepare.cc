@@ -133,8 +133,9 @@ const ResourceType* StackEngine::Impl::TypeOf(std::string_view type) const {
   return nullptr;
 }
 
-std::vector<std::string> StackEngine::Impl::DependencyOrder(
-    const json::value& tmpl, const std::vector<std::string>& ids) const {
+std::vector<std::string> StackEngine::Impl::DependencyOrder(const json::value& tmpl,
+                                                           const std::vector<std::string>& ids,
+                                                           std::string* cycle) const {
   std::set<std::string> present(ids.begin(), ids.end());
   std::map<std::string, std::set<std::string>> deps;
   const json::object* resources = nullptr;
@@ -175,7 +176,9 @@ std::vector<std::string> StackEngine::Impl::DependencyOrder(
     }
   }
   for (const auto& id : ids) {
-    if (!done.count(id)) order.push_back(id);  // a cycle: Prepare reports it
+    if (done.count(id)) continue;
+    order.push_back(id);
+    if (cycle) *cycle += (cycle->empty() ? "" : ", ") + id;
   }
   return order;
 }
@@ -339,19 +342,10 @@ StatusOr<Prepared> StackEngine::Impl::FinishPrepare(Prepared p) {
     }
     ids.push_back(id);
   }
-  p.order = DependencyOrder(p.tmpl, ids);
-  // A cycle shows as a resource placed before one of its dependencies.
-  std::set<std::string> seen;
-  for (const auto& id : p.order) {
-    std::set<std::string> refs;
-    const json::object& def = p.resources().at(id).as_object();
-    if (const json::value* props = def.if_contains("Properties")) CollectReferences(*props, refs);
-    for (const auto& r : refs) {
-      if (r != id && std::find(ids.begin(), ids.end(), r) != ids.end() && !seen.count(r)) {
-        return ValidationError("Circular dependency between resources: [" + id + ", " + r + "]");
-      }
-    }
-    seen.insert(id);
+  std::string cycle;
+  p.order = DependencyOrder(p.tmpl, ids, &cycle);
+  if (!cycle.empty()) {
+    return ValidationError("Circular dependency between resources: [" + cycle + "]");
   }
   if (named_iam) {
     p.capabilities_needed.push_back("CAPABILITY_NAMED_IAM");
@@ -359,6 +353,15 @@ StatusOr<Prepared> StackEngine::Impl::FinishPrepare(Prepared p) {
     p.capabilities_needed.push_back("CAPABILITY_IAM");
   }
   return p;
+}
+
+StatusOr<json::value> StackEngine::Impl::AttributeOf(const ResourceRecord& r,
+                                                     const std::string& attribute) const {
+  if (const json::value* v = r.physical.attributes.if_contains(attribute)) return *v;
+  const ResourceType* t = TypeOf(r.type);
+  if (t && t->any_attribute) return json::value(json::string(r.physical.ref));
+  return ValidationError("Template error: resource " + r.logical_id +
+                         " does not support attribute type " + attribute + " in Fn::GetAtt");
 }
 
 }  // namespace bp::cfn

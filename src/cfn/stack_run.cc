@@ -177,9 +177,7 @@ StatusOr<json::array> StackEngine::Impl::EvaluateOutputs(const std::string& stac
     if (it == stack.current.resources.end()) {
       return ValidationError("Template error: resource " + l + " is not available");
     }
-    if (const json::value* v = it->second.physical.attributes.if_contains(a)) return *v;
-    return ValidationError("Template error: resource " + l + " does not support attribute type " +
-                           a + " in Fn::GetAtt");
+    return AttributeOf(it->second, a);
   };
   ctx.import_value = [&](const std::string& name) {
     imports->insert(name);

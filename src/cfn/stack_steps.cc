@@ -115,11 +115,7 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
     if (it == snapshot.end() || !it->second.created) {
       return ValidationError("Template error: resource " + l + " is not available");
     }
-    if (const json::value* v = it->second.physical.attributes.if_contains(a)) return *v;
-    const ResourceType* t = TypeOf(it->second.type);
-    if (t && t->any_attribute) return json::value(json::string(it->second.physical.ref));
-    return ValidationError("Template error: resource " + l + " does not support attribute type " +
-                           a + " in Fn::GetAtt");
+    return AttributeOf(it->second, a);
   };
   ctx.import_value = [&](const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
