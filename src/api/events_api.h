@@ -40,8 +40,8 @@ class EventsApi {
   // Runs an operation on an already decoded input, for other front doors that plan ordinary
   // control-plane calls (CloudFormation stacks). `reply` runs exactly once, on any thread; an
   // unknown operation replies kValidation.
-  void Call(std::string_view operation, const boost::json::object& input,
-            const RequestContext& ctx, JsonReply reply) const;
+  void Call(std::string_view operation, const boost::json::object& input, const RequestContext& ctx,
+            JsonReply reply) const;
 
  private:
   struct Entry {

@@ -78,9 +78,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     return;
   }
   if (service && (!ready_.load() || draining_.load())) {
-    respond(service->error("ServiceUnavailable",
-                           draining_.load() ? "The server is shutting down." : "The server is starting.",
-                           503, request_id));
+    respond(service->error(
+        "ServiceUnavailable",
+        draining_.load() ? "The server is shutting down." : "The server is starting.", 503,
+        request_id));
     return;
   }
   if (!ready_.load() || draining_.load()) {

@@ -146,8 +146,7 @@ json::object QueryParamsToInput(const std::vector<std::pair<std::string, std::st
   return Convert(tree).as_object();
 }
 
-std::string OutputToXml(std::string_view op, const json::object& out,
-                        std::string_view request_id) {
+std::string OutputToXml(std::string_view op, const json::object& out, std::string_view request_id) {
   std::string xml = "<?xml version=\"1.0\"?><";
   xml += op;
   xml += "Response xmlns=\"";
@@ -201,8 +200,8 @@ void CfnQueryApi::Handle(const http::Request& request, const std::string& reques
     if (k == "Action") op = v;
   }
   if (op.empty()) {
-    respond(Error("MissingAction", "The request must contain the parameter Action.", 400,
-                  request_id));
+    respond(
+        Error("MissingAction", "The request must contain the parameter Action.", 400, request_id));
     return;
   }
   json::object input = QueryParamsToInput(params);
@@ -223,8 +222,9 @@ void CfnQueryApi::Handle(const http::Request& request, const std::string& reques
   };
   if (!engine_.Handle(op, input, ctx, reply)) {
     respond(Error("InvalidAction",
-                  "The action " + op + " is not valid for this endpoint (Bridgeport implements "
-                  "the stack and change-set operations).",
+                  "The action " + op +
+                      " is not valid for this endpoint (Bridgeport implements "
+                      "the stack and change-set operations).",
                   400, request_id));
   }
 }

@@ -19,8 +19,7 @@ class CfnQueryApi {
   static bool Accepts(const http::Request& request);
 
   // Calls `respond` exactly once, possibly later from the engine's threads.
-  void Handle(const http::Request& request, const std::string& request_id,
-              http::Responder respond);
+  void Handle(const http::Request& request, const std::string& request_id, http::Responder respond);
 
   static http::Response Error(std::string_view code, std::string_view message, int status,
                               std::string_view request_id);

@@ -27,8 +27,7 @@ Resources:
       Flag: true
 )");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  const json::object& p =
-      t->at("Resources").at("Bus").at("Properties").as_object();
+  const json::object& p = t->at("Resources").at("Bus").at("Properties").as_object();
   EXPECT_EQ(p.at("Name"), json::parse(R"({"Fn::Sub":"${AWS::StackName}-bus"})"));
   EXPECT_EQ(p.at("Arn"), json::parse(R"({"Fn::GetAtt":["Other","Arn"]})"));
   EXPECT_EQ(p.at("Ref"), json::parse(R"({"Ref":"Param"})"));
@@ -82,7 +81,8 @@ TEST(Intrinsics, EvaluatesTheFunctionsCdkEmits) {
   EXPECT_EQ(EvalText(R"({"Fn::Base64":"hi"})"), json::value("aGk="));
   EXPECT_EQ(EvalText(R"({"Fn::If":["IsProd","yes","no"]})"), json::value("yes"));
   EXPECT_EQ(EvalText(R"({"a":{"Ref":"AWS::NoValue"},"b":1})"), json::parse(R"({"b":1})"));
-  EXPECT_EQ(EvalText(R"({"Fn::GetAZs":""})"), json::parse(R"(["us-east-1a","us-east-1b","us-east-1c"])"));
+  EXPECT_EQ(EvalText(R"({"Fn::GetAZs":""})"),
+            json::parse(R"(["us-east-1a","us-east-1b","us-east-1c"])"));
   EXPECT_EQ(EvalText(R"({"Ref":"Res"})"), json::value("phys-Res"));
 }
 
@@ -95,7 +95,8 @@ TEST(Intrinsics, ConditionsAndCdkBootstrapRule) {
   ASSERT_TRUE(rule.ok());
   EXPECT_TRUE(*rule);
   auto conds = EvaluateConditions(
-      json::parse(R"({"A":{"Fn::Equals":[{"Ref":"Env"},"prod"]},"B":{"Fn::And":[{"Condition":"A"},{"Fn::Not":[{"Condition":"A"}]}]}})")
+      json::parse(
+          R"({"A":{"Fn::Equals":[{"Ref":"Env"},"prod"]},"B":{"Fn::And":[{"Condition":"A"},{"Fn::Not":[{"Condition":"A"}]}]}})")
           .as_object(),
       ctx);
   ASSERT_TRUE(conds.ok()) << conds.status().ToString();
@@ -104,7 +105,8 @@ TEST(Intrinsics, ConditionsAndCdkBootstrapRule) {
 }
 
 TEST(Intrinsics, DynamicReferencesAndReferenceCollection) {
-  json::value v = json::parse(R"({"k":"pre-{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:0:secret:x-AbCdEf:SecretString:key::}}-post"})");
+  json::value v = json::parse(
+      R"({"k":"pre-{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:0:secret:x-AbCdEf:SecretString:key::}}-post"})");
   std::string seen;
   Status s = ResolveDynamicReferences(v, [&](std::string_view svc, std::string_view ref) {
     seen = std::string(svc) + "|" + std::string(ref);
@@ -112,9 +114,13 @@ TEST(Intrinsics, DynamicReferencesAndReferenceCollection) {
   });
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(v.at("k"), json::value("pre-VALUE-post"));
-  EXPECT_EQ(seen, "secretsmanager|arn:aws:secretsmanager:us-east-1:0:secret:x-AbCdEf:SecretString:key::");
+  EXPECT_EQ(seen,
+            "secretsmanager|arn:aws:secretsmanager:us-east-1:0:secret:x-AbCdEf:SecretString:key::");
   std::set<std::string> refs;
-  CollectReferences(json::parse(R"({"a":{"Ref":"X"},"b":{"Fn::GetAtt":["Y","Arn"]},"c":{"Fn::Sub":"${Z.Arn}${!No}"}})"), refs);
+  CollectReferences(
+      json::parse(
+          R"({"a":{"Ref":"X"},"b":{"Fn::GetAtt":["Y","Arn"]},"c":{"Fn::Sub":"${Z.Arn}${!No}"}})"),
+      refs);
   EXPECT_EQ(refs, (std::set<std::string>{"X", "Y", "Z"}));
 }
 

@@ -69,8 +69,8 @@ StatusOr<bool> Evaluator::Condition(const json::value& v) const {
     if (name == "Fn::Contains") return contains(l, r);
     if (!l.is_array()) return false;
     for (const auto& item : l.as_array()) {
-      bool ok = name == "Fn::EachMemberEquals" ? ScalarText(item) == ScalarText(r)
-                                               : contains(r, item);
+      bool ok =
+          name == "Fn::EachMemberEquals" ? ScalarText(item) == ScalarText(r) : contains(r, item);
       if (!ok) return false;
     }
     return true;
@@ -170,7 +170,8 @@ Status ResolveDynamicReferences(json::value& v, const DynamicResolver& resolve) 
     return Status::Ok();
   }
   if (v.is_object()) {
-    for (auto& kv : v.as_object()) BP_RETURN_IF_ERROR(ResolveDynamicReferences(kv.value(), resolve));
+    for (auto& kv : v.as_object())
+      BP_RETURN_IF_ERROR(ResolveDynamicReferences(kv.value(), resolve));
     return Status::Ok();
   }
   if (!v.is_string()) return Status::Ok();
@@ -190,8 +191,8 @@ Status ResolveDynamicReferences(json::value& v, const DynamicResolver& resolve) 
     std::string_view body = std::string_view(s).substr(open + 10, close - open - 10);
     size_t colon = body.find(':');
     if (colon == std::string_view::npos) {
-      return Status::Validation("Incorrect format of dynamic reference: {{resolve:" +
-                                std::string(body) + "}}");
+      return Status::Validation(
+          "Incorrect format of dynamic reference: {{resolve:" + std::string(body) + "}}");
     }
     BP_ASSIGN_OR_RETURN(std::string value, resolve(body.substr(0, colon), body.substr(colon + 1)));
     out += value;

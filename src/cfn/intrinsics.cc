@@ -113,7 +113,8 @@ StatusOr<MaybeValue> Evaluator::Function(std::string_view name, const json::valu
   if (name == "Ref") {
     if (!arg.is_string()) return Bad("Ref must name a parameter or resource");
     std::string target(arg.as_string());
-    if (auto it = ctx_.parameters.find(target); it != ctx_.parameters.end()) return MaybeValue(it->second);
+    if (auto it = ctx_.parameters.find(target); it != ctx_.parameters.end())
+      return MaybeValue(it->second);
     if (auto it = ctx_.pseudo.find(target); it != ctx_.pseudo.end()) return MaybeValue(it->second);
     if (!ctx_.resource_ref) return Bad("Unresolved resource dependencies [" + target + "]");
     BP_ASSIGN_OR_RETURN(json::value r, ctx_.resource_ref(target));
@@ -281,10 +282,10 @@ StatusOr<json::value> Evaluator::Sub(const json::value& arg, int depth) const {
     size_t dot = var.find('.');
     json::value v;
     if (dot != std::string::npos && !var.starts_with("AWS::")) {
-      BP_ASSIGN_OR_RETURN(v, Required(json::object{{"Fn::GetAtt",
-                                                    json::array{json::string(var.substr(0, dot)),
-                                                                json::string(var.substr(dot + 1))}}},
-                                      depth));
+      BP_ASSIGN_OR_RETURN(
+          v, Required(json::object{{"Fn::GetAtt", json::array{json::string(var.substr(0, dot)),
+                                                              json::string(var.substr(dot + 1))}}},
+                      depth));
     } else {
       BP_ASSIGN_OR_RETURN(v, Required(json::object{{"Ref", json::string(var)}}, depth));
     }

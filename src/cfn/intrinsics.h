@@ -35,7 +35,8 @@ class Evaluator {
   explicit Evaluator(const EvalContext& ctx) : ctx_(ctx) {}
   // Evaluates every intrinsic in `v`. Members and list items that evaluate to AWS::NoValue are
   // dropped; a top-level AWS::NoValue yields nullopt.
-  StatusOr<std::optional<boost::json::value>> Eval(const boost::json::value& v, int depth = 0) const;
+  StatusOr<std::optional<boost::json::value>> Eval(const boost::json::value& v,
+                                                   int depth = 0) const;
   // A condition expression (Fn::Equals/And/Or/Not/Condition, or a boolean) to a bool.
   StatusOr<bool> Condition(const boost::json::value& v) const;
 

@@ -36,9 +36,9 @@ struct Physical {
 
 using CreateFn = std::function<StatusOr<Physical>(const ProviderEnv&, const std::string& name,
                                                   const boost::json::object& props)>;
-using UpdateFn = std::function<StatusOr<Physical>(
-    const ProviderEnv&, const Physical& current, const boost::json::object& old_props,
-    const boost::json::object& new_props)>;
+using UpdateFn = std::function<StatusOr<Physical>(const ProviderEnv&, const Physical& current,
+                                                  const boost::json::object& old_props,
+                                                  const boost::json::object& new_props)>;
 using DeleteFn = std::function<Status(const ProviderEnv&, const Physical& current)>;
 
 struct ResourceType {
@@ -49,7 +49,7 @@ struct ResourceType {
   size_t name_max = 64;
   // A change to any of these properties replaces the resource (create new, delete old).
   std::vector<std::string> replace_on;
-  bool iam = false;           // needs CAPABILITY_IAM (CAPABILITY_NAMED_IAM when named)
+  bool iam = false;            // needs CAPABILITY_IAM (CAPABILITY_NAMED_IAM when named)
   bool any_attribute = false;  // unknown Fn::GetAtt names resolve to placeholders (no-op types)
   CreateFn create;
   UpdateFn update;  // empty: every change replaces

@@ -28,8 +28,8 @@ std::string Str(const json::object& o, std::string_view k) { return PropString(o
 // ---- AWS::Events::EventBus ----
 StatusOr<Physical> CreateBus(const ProviderEnv& env, const std::string& name,
                              const json::object& props) {
-  json::object in = Pick(props, {"Description", "DeadLetterConfig", "KmsKeyIdentifier", "Tags",
-                                 "EventSourceName"});
+  json::object in = Pick(
+      props, {"Description", "DeadLetterConfig", "KmsKeyIdentifier", "Tags", "EventSourceName"});
   in["Name"] = name;
   BP_ASSIGN_OR_RETURN(json::object r, CallEvents(env, "CreateEventBus", in));
   Physical p;
@@ -62,8 +62,8 @@ Status PutTargets(const ProviderEnv& env, const std::string& rule, const std::st
   const json::value* failed = r.if_contains("FailedEntries");
   if (failed && failed->is_array() && !failed->as_array().empty()) {
     const json::object& f = failed->as_array()[0].as_object();
-    return Status::Validation("Target " + Str(f, "TargetId") + " failed: " +
-                              Str(f, "ErrorCode") + " " + Str(f, "ErrorMessage"));
+    return Status::Validation("Target " + Str(f, "TargetId") + " failed: " + Str(f, "ErrorCode") +
+                              " " + Str(f, "ErrorMessage"));
   }
   return Status::Ok();
 }
@@ -119,9 +119,8 @@ StatusOr<Physical> UpdateRule(const ProviderEnv& env, const Physical& cur,
   json::array removed, changed;
   for (const auto& o : old_targets) {
     std::string id = Str(o.as_object(), "Id");
-    bool kept = std::any_of(new_targets.begin(), new_targets.end(), [&](const json::value& n) {
-      return Str(n.as_object(), "Id") == id;
-    });
+    bool kept = std::any_of(new_targets.begin(), new_targets.end(),
+                            [&](const json::value& n) { return Str(n.as_object(), "Id") == id; });
     if (!kept) removed.push_back(json::string(id));
   }
   for (const auto& n : new_targets) {
@@ -187,8 +186,8 @@ Status DeleteConnection(const ProviderEnv& env, const Physical& cur) {
 // ---- AWS::Events::ApiDestination ----
 StatusOr<Physical> CreateDestination(const ProviderEnv& env, const std::string& name,
                                      const json::object& props) {
-  json::object in = Pick(props, {"Description", "ConnectionArn", "InvocationEndpoint",
-                                 "HttpMethod", "InvocationRateLimitPerSecond"});
+  json::object in = Pick(props, {"Description", "ConnectionArn", "InvocationEndpoint", "HttpMethod",
+                                 "InvocationRateLimitPerSecond"});
   in["Name"] = name;
   BP_ASSIGN_OR_RETURN(json::object r, CallEvents(env, "CreateApiDestination", in));
   Physical p;
@@ -201,8 +200,8 @@ StatusOr<Physical> CreateDestination(const ProviderEnv& env, const std::string& 
 
 StatusOr<Physical> UpdateDestination(const ProviderEnv& env, const Physical& cur,
                                      const json::object&, const json::object& props) {
-  json::object in = Pick(props, {"Description", "ConnectionArn", "InvocationEndpoint",
-                                 "HttpMethod", "InvocationRateLimitPerSecond"});
+  json::object in = Pick(props, {"Description", "ConnectionArn", "InvocationEndpoint", "HttpMethod",
+                                 "InvocationRateLimitPerSecond"});
   in["Name"] = cur.ref;
   BP_ASSIGN_OR_RETURN(json::object r, CallEvents(env, "UpdateApiDestination", in));
   return cur;
@@ -216,8 +215,9 @@ Status DeleteDestination(const ProviderEnv& env, const Physical& cur) {
 StatusOr<Physical> CreateArchive(const ProviderEnv& env, const std::string& name,
                                  const json::object& props) {
   if (!env.events->Has("CreateArchive")) {
-    return Status::Validation("AWS::Events::Archive needs the archive API (CreateArchive), "
-                              "which this Bridgeport server does not provide.");
+    return Status::Validation(
+        "AWS::Events::Archive needs the archive API (CreateArchive), "
+        "which this Bridgeport server does not provide.");
   }
   json::object in = Pick(props, {"Description", "EventPattern", "RetentionDays"});
   in["ArchiveName"] = name;

@@ -14,9 +14,12 @@ namespace {
 // Queue attributes CloudFormation sets, with the queue service's defaults (used when an update
 // removes one from the template).
 constexpr std::pair<std::string_view, std::string_view> kQueueAttributes[] = {
-    {"DelaySeconds", "0"},           {"MaximumMessageSize", "1048576"},
-    {"MessageRetentionPeriod", "345600"}, {"ReceiveMessageWaitTimeSeconds", "0"},
-    {"VisibilityTimeout", "30"},     {"RedrivePolicy", ""},
+    {"DelaySeconds", "0"},
+    {"MaximumMessageSize", "1048576"},
+    {"MessageRetentionPeriod", "345600"},
+    {"ReceiveMessageWaitTimeSeconds", "0"},
+    {"VisibilityTimeout", "30"},
+    {"RedrivePolicy", ""},
     {"RedriveAllowPolicy", ""},
 };
 
@@ -60,7 +63,8 @@ StatusOr<Physical> UpdateQueue(const ProviderEnv& env, const Physical& cur, cons
                                const json::object& props) {
   queue::QueueAttributes attrs = QueueAttrs(props, true);
   attrs.erase("FifoQueue");
-  BP_RETURN_IF_ERROR(QueueStatus(env.queues->SetQueueAttributes(PropString(cur.state, "Name"), attrs)));
+  BP_RETURN_IF_ERROR(
+      QueueStatus(env.queues->SetQueueAttributes(PropString(cur.state, "Name"), attrs)));
   return cur;
 }
 

@@ -136,9 +136,9 @@ StatusOr<json::object> StackEngine::Impl::ExecuteChangeSet(const json::object& i
                                   "]");
   }
   bool create = cs->type == "CREATE";
-  if (create ? s->status != "REVIEW_IN_PROGRESS" : !(s->status == "CREATE_COMPLETE" ||
-                                                     s->status == "UPDATE_COMPLETE" ||
-                                                     s->status == "UPDATE_ROLLBACK_COMPLETE")) {
+  if (create ? s->status != "REVIEW_IN_PROGRESS"
+             : !(s->status == "CREATE_COMPLETE" || s->status == "UPDATE_COMPLETE" ||
+                 s->status == "UPDATE_ROLLBACK_COMPLETE")) {
     return InvalidChangeSetStatus("Stack " + s->name + " is in " + s->status +
                                   " state and the change set cannot be executed.");
   }
@@ -151,8 +151,8 @@ StatusOr<json::object> StackEngine::Impl::ExecuteChangeSet(const json::object& i
   s->capabilities = cs->capabilities;
   if (create || !cs->tags.empty()) s->tags = cs->tags;
   const json::value* dr = in.if_contains("DisableRollback");
-  s->disable_rollback = dr && ((dr->is_bool() && dr->as_bool()) ||
-                               (dr->is_string() && dr->as_string() == "true"));
+  s->disable_rollback =
+      dr && ((dr->is_bool() && dr->as_bool()) || (dr->is_string() && dr->as_string() == "true"));
   if (auto d = s->current.template_json.as_object().if_contains("Description")) {
     s->description = ScalarText(*d);
   }
@@ -173,7 +173,8 @@ StatusOr<json::object> StackEngine::Impl::DeleteChangeSet(const json::object& in
   auto [s, cs] = Locate(stacks_, name, JStr(in, "StackName"));
   if (!s) return ChangeSetNotFound(name);
   if (cs->execution_status == "EXECUTE_IN_PROGRESS") {
-    return InvalidChangeSetStatus("ChangeSet [" + cs->id + "] cannot be deleted while it is "
+    return InvalidChangeSetStatus("ChangeSet [" + cs->id +
+                                  "] cannot be deleted while it is "
                                   "being executed");
   }
   s->change_sets.erase(cs->name);

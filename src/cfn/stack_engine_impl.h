@@ -29,8 +29,8 @@ std::string IsoMillis(int64_t ms);
 struct Prepared {
   json::value tmpl;
   std::string body;
-  json::array parameters;      // [{ParameterKey, ParameterValue}] for the stack record
-  EvalContext ctx;             // without resource callbacks
+  json::array parameters;          // [{ParameterKey, ParameterValue}] for the stack record
+  EvalContext ctx;                 // without resource callbacks
   std::vector<std::string> order;  // resources whose Condition holds, in dependency order
   std::vector<std::string> capabilities_needed;
   std::string description;
@@ -151,9 +151,9 @@ class StackEngine::Impl {
 
   std::mutex work_mu_;
   std::condition_variable work_cv_;
-  std::deque<Pending> work_;      // GUARDED_BY(work_mu_)
-  std::vector<Waiter> waiters_;   // GUARDED_BY(work_mu_)
-  bool stopping_ = false;         // GUARDED_BY(work_mu_)
+  std::deque<Pending> work_;     // GUARDED_BY(work_mu_)
+  std::vector<Waiter> waiters_;  // GUARDED_BY(work_mu_)
+  bool stopping_ = false;        // GUARDED_BY(work_mu_)
   std::thread worker_, timer_;
 };
 

@@ -32,8 +32,8 @@ struct StackVersion {
   std::string template_body;         // as submitted (GetTemplate)
   boost::json::array parameters;     // [{ParameterKey, ParameterValue}] as submitted/defaulted
   std::map<std::string, ResourceRecord> resources;
-  boost::json::array outputs;        // [{OutputKey, OutputValue, Description, ExportName}]
-  std::set<std::string> imports;     // export names used through Fn::ImportValue
+  boost::json::array outputs;     // [{OutputKey, OutputValue, Description, ExportName}]
+  std::set<std::string> imports;  // export names used through Fn::ImportValue
 };
 
 struct ChangeSet {
@@ -51,11 +51,11 @@ struct Stack {
   bool disable_rollback = false;
   std::string on_failure = "ROLLBACK";  // ROLLBACK | DELETE | DO_NOTHING
   boost::json::array tags, capabilities;
-  std::string base_url;                 // "{scheme}://{host}" of the creating request
-  std::string change_set_id;            // the change set being (or last) executed
+  std::string base_url;       // "{scheme}://{host}" of the creating request
+  std::string change_set_id;  // the change set being (or last) executed
   StackVersion current;
-  std::optional<StackVersion> previous;  // set while an update runs or rolls back
-  std::vector<boost::json::object> events;  // oldest first, bounded
+  std::optional<StackVersion> previous;          // set while an update runs or rolls back
+  std::vector<boost::json::object> events;       // oldest first, bounded
   std::map<std::string, ChangeSet> change_sets;  // by name
   bool live() const { return status != "DELETE_COMPLETE"; }
 };

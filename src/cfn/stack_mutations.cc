@@ -38,7 +38,8 @@ Status CheckCapabilities(const Prepared& p, const json::array& given) {
   for (const auto& need : p.capabilities_needed) {
     bool ok = false;
     for (const auto& g : given) {
-      ok |= ScalarText(g) == need || (need == "CAPABILITY_IAM" && ScalarText(g) == "CAPABILITY_NAMED_IAM");
+      ok |= ScalarText(g) == need ||
+            (need == "CAPABILITY_IAM" && ScalarText(g) == "CAPABILITY_NAMED_IAM");
     }
     if (!ok) return InsufficientCapabilities("Requires capabilities : [" + need + "]");
   }
@@ -51,12 +52,14 @@ StatusOr<std::string> TemplateBody(const json::object& in, const std::string* pr
     return *previous;
   }
   if (in.contains("TemplateURL")) {
-    return ValidationError("TemplateURL is not supported by Bridgeport: send the template in "
-                           "TemplateBody (aws cloudformation deploy does so for templates up to "
-                           "51,200 bytes).");
+    return ValidationError(
+        "TemplateURL is not supported by Bridgeport: send the template in "
+        "TemplateBody (aws cloudformation deploy does so for templates up to "
+        "51,200 bytes).");
   }
   std::string body = JStr(in, "TemplateBody");
-  if (body.empty()) return ValidationError("Either Template URL or Template Body must be specified.");
+  if (body.empty())
+    return ValidationError("Either Template URL or Template Body must be specified.");
   return body;
 }
 
@@ -68,7 +71,8 @@ bool Stable(const std::string& status) {
 bool SameParameters(const json::array& a, const json::array& b) {
   auto key = [](const json::array& x) {
     std::map<std::string, std::string> m;
-    for (const auto& p : x) m[JStr(p.as_object(), "ParameterKey")] = JStr(p.as_object(), "ParameterValue");
+    for (const auto& p : x)
+      m[JStr(p.as_object(), "ParameterKey")] = JStr(p.as_object(), "ParameterValue");
     return m;
   };
   return key(a) == key(b);
@@ -193,8 +197,10 @@ StatusOr<json::object> StackEngine::Impl::CreateChangeSet(const json::object& in
     std::lock_guard<std::mutex> lock(mu_);
     Stack* s = FindLive(name);
     if (type == "CREATE" && s && s->status != "REVIEW_IN_PROGRESS") {
-      return AlreadyExists("Stack [" + name + "] already exists and cannot be created again with "
-                           "the changeSet [" + cs_name + "].");
+      return AlreadyExists("Stack [" + name +
+                           "] already exists and cannot be created again with "
+                           "the changeSet [" +
+                           cs_name + "].");
     }
     if (type == "UPDATE" && !s) return ValidationError("Stack [" + name + "] does not exist");
     if (type == "UPDATE" && !Stable(s->status)) {
@@ -210,8 +216,8 @@ StatusOr<json::object> StackEngine::Impl::CreateChangeSet(const json::object& in
       body_prev = s->current.template_body;
       params_prev = s->current.parameters;
     } else {
-      id = "arn:aws:cloudformation:" + options_.region + ":" + options_.account + ":stack/" +
-           name + "/" + NewUuid();
+      id = "arn:aws:cloudformation:" + options_.region + ":" + options_.account + ":stack/" + name +
+           "/" + NewUuid();
     }
   }
   BP_ASSIGN_OR_RETURN(std::string body, TemplateBody(in, exists ? &body_prev : nullptr));
@@ -246,8 +252,9 @@ StatusOr<json::object> StackEngine::Impl::CreateChangeSet(const json::object& in
       SameParameters(p.parameters, params_prev)) {
     cs.status = "FAILED";
     cs.execution_status = "UNAVAILABLE";
-    cs.status_reason = "The submitted information didn't contain changes. Submit different "
-                       "information to create a change set.";
+    cs.status_reason =
+        "The submitted information didn't contain changes. Submit different "
+        "information to create a change set.";
   } else {
     cs.status = "CREATE_COMPLETE";
     cs.execution_status = "AVAILABLE";

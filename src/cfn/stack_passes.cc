@@ -66,9 +66,9 @@ Status StackEngine::Impl::RollbackOne(const std::string& stack_id, const Resourc
     AddEvent(s, r.logical_id, r.physical.ref, r.type, "UPDATE_IN_PROGRESS", "");
   });
   json::value resolved = old->properties;
-  Status st = ResolveDynamicReferences(resolved, [this](std::string_view svc, std::string_view ref) {
-    return ResolveDynamic(svc, ref);
-  });
+  Status st = ResolveDynamicReferences(
+      resolved,
+      [this](std::string_view svc, std::string_view ref) { return ResolveDynamic(svc, ref); });
   if (st.ok()) {
     auto result = type->update(Env(base_url), old->physical, r.properties, resolved.as_object());
     st = result.status();

@@ -38,7 +38,8 @@ Status CheckConstraints(const std::string& key, const json::object& decl, const 
     std::string d = JStr(decl, "ConstraintDescription");
     return ValidationError("Parameter '" + key + "' " + (d.empty() ? what : d));
   };
-  if (const json::value* allowed = decl.if_contains("AllowedValues"); allowed && allowed->is_array()) {
+  if (const json::value* allowed = decl.if_contains("AllowedValues");
+      allowed && allowed->is_array()) {
     bool ok = false;
     for (const auto& a : allowed->as_array()) ok |= ScalarText(a) == value;
     if (!ok) return describe("must be one of AllowedValues");
@@ -116,8 +117,9 @@ StatusOr<std::string> StackEngine::Impl::ResolveDynamic(std::string_view service
   }
   auto part = [&](size_t i) { return next + i < parts.size() ? parts[next + i] : std::string(); };
   if (!part(0).empty() && part(0) != "SecretString") {
-    return ValidationError("Dynamic reference {{resolve:secretsmanager:...}} supports only "
-                           "SecretString.");
+    return ValidationError(
+        "Dynamic reference {{resolve:secretsmanager:...}} supports only "
+        "SecretString.");
   }
   auto value = deps_.secrets->ResolveValue(id, part(1), part(2), part(3));
   if (!value.ok()) {
@@ -134,8 +136,8 @@ const ResourceType* StackEngine::Impl::TypeOf(std::string_view type) const {
 }
 
 std::vector<std::string> StackEngine::Impl::DependencyOrder(const json::value& tmpl,
-                                                           const std::vector<std::string>& ids,
-                                                           std::string* cycle) const {
+                                                            const std::vector<std::string>& ids,
+                                                            std::string* cycle) const {
   std::set<std::string> present(ids.begin(), ids.end());
   std::map<std::string, std::set<std::string>> deps;
   const json::object* resources = nullptr;
@@ -148,7 +150,8 @@ std::vector<std::string> StackEngine::Impl::DependencyOrder(const json::value& t
     std::set<std::string> refs;
     const json::value* def = resources ? resources->if_contains(id) : nullptr;
     if (def && def->is_object()) {
-      if (const json::value* p = def->as_object().if_contains("Properties")) CollectReferences(*p, refs);
+      if (const json::value* p = def->as_object().if_contains("Properties"))
+        CollectReferences(*p, refs);
       if (const json::value* d = def->as_object().if_contains("DependsOn")) {
         if (d->is_string()) refs.insert(std::string(d->as_string()));
         if (d->is_array()) {
@@ -253,7 +256,8 @@ StatusOr<Prepared> StackEngine::Impl::Prepare(std::string_view body, const json:
     if (type.starts_with("AWS::SSM::Parameter::Value<")) {
       BP_ASSIGN_OR_RETURN(std::string resolved, ResolveSsm(value));
       stored["ResolvedValue"] = resolved;
-      ctx.parameters[key] = type.find("List<") != std::string::npos || type.find("CommaDelimitedList") != std::string::npos
+      ctx.parameters[key] = type.find("List<") != std::string::npos ||
+                                    type.find("CommaDelimitedList") != std::string::npos
                                 ? json::value(SplitList(resolved))
                                 : json::value(json::string(resolved));
     } else if (type == "CommaDelimitedList" || type.starts_with("List<")) {
@@ -311,7 +315,8 @@ StatusOr<Prepared> StackEngine::Impl::FinishPrepare(Prepared p) {
       auto it = ctx.conditions.find(ScalarText(*cond));
       if (it == ctx.conditions.end()) {
         return ValidationError("Template format error: Unresolved dependencies [" +
-                               ScalarText(*cond) + "]. Cannot reference resources in the "
+                               ScalarText(*cond) +
+                               "]. Cannot reference resources in the "
                                "Conditions block of the template");
       }
       if (!it->second) continue;

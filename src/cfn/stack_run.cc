@@ -112,8 +112,8 @@ void StackEngine::Impl::RunCreateOrUpdate(const std::string& stack_id, bool upda
       s.current.outputs = outputs;
       s.current.imports.insert(imports.begin(), imports.end());
       for (auto& [id, r] : s.current.resources) {
-        r.stale = std::find(prepared->order.begin(), prepared->order.end(), id) ==
-                  prepared->order.end();
+        r.stale =
+            std::find(prepared->order.begin(), prepared->order.end(), id) == prepared->order.end();
       }
       if (update) {
         SetStatus(s, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "");
@@ -125,10 +125,10 @@ void StackEngine::Impl::RunCreateOrUpdate(const std::string& stack_id, bool upda
     if (update) RunCleanup(stack_id);
     return;
   }
-  std::string reason = failed.empty() ? st.message()
-                                      : "The following resource(s) failed to " +
-                                            std::string(update ? "update" : "create") + ": [" +
-                                            failed + "]. ";
+  std::string reason = failed.empty()
+                           ? st.message()
+                           : "The following resource(s) failed to " +
+                                 std::string(update ? "update" : "create") + ": [" + failed + "]. ";
   if (disable_rollback || (!update && on_failure == "DO_NOTHING")) {
     Mutate(stack_id, [&](Stack& s) {
       SetStatus(s, update ? "UPDATE_FAILED" : "CREATE_FAILED", reason);

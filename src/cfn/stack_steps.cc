@@ -53,7 +53,6 @@ std::string HandlerReason(const Status& s) {
          ")";
 }
 
-
 // What a resource that may or may not have been created is, by its planned name.
 Physical Provisional(const ResourceRecord& r) {
   if (r.created) return r.physical;
@@ -98,8 +97,9 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
   std::string failed_status = have ? "UPDATE_FAILED" : "CREATE_FAILED";
   if (!type) {
     return fail(failed_status,
-                "Resource type " + type_name + " is not supported by Bridgeport. An operator can "
-                "accept it as a recorded no-op with the cloudformation_noop_types setting.",
+                "Resource type " + type_name +
+                    " is not supported by Bridgeport. An operator can "
+                    "accept it as a recorded no-op with the cloudformation_noop_types setting.",
                 "");
   }
   EvalContext ctx = p.ctx;
@@ -154,7 +154,8 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
       if (action == Action::kReplace && name == existing->second.name) {
         return fail("UPDATE_FAILED",
                     "CloudFormation cannot update a stack when a custom-named resource requires "
-                    "replacing. Rename " + name + " and update the stack again.",
+                    "replacing. Rename " +
+                        name + " and update the stack again.",
                     existing->second.physical.ref);
       }
     } else {
@@ -164,8 +165,9 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
     rec.physical = Physical{};
     rec.created = false;
     if (action == Action::kReplace) {
-      started_reason = "Requested update requires the creation of a new physical resource; hence "
-                       "creating one.";
+      started_reason =
+          "Requested update requires the creation of a new physical resource; hence "
+          "creating one.";
     }
   }
   rec.properties = props;
@@ -179,16 +181,15 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
              started_reason);
   });
   json::value resolved = props;
-  Status rs = ResolveDynamicReferences(resolved, [this](std::string_view svc, std::string_view ref) {
-    return ResolveDynamic(svc, ref);
-  });
+  Status rs = ResolveDynamicReferences(
+      resolved,
+      [this](std::string_view svc, std::string_view ref) { return ResolveDynamic(svc, ref); });
   if (!rs.ok()) return fail(failed_status, rs.message(), rec.physical.ref);
   ProviderEnv env = Env(base_url);
-  StatusOr<Physical> result =
-      action == Action::kUpdate
-          ? type->update(env, existing->second.physical, existing->second.properties,
-                         resolved.as_object())
-          : type->create(env, rec.name, resolved.as_object());
+  StatusOr<Physical> result = action == Action::kUpdate
+                                  ? type->update(env, existing->second.physical,
+                                                 existing->second.properties, resolved.as_object())
+                                  : type->create(env, rec.name, resolved.as_object());
   if (!result.ok()) {
     return fail(action == Action::kCreate ? "CREATE_FAILED" : "UPDATE_FAILED",
                 HandlerReason(result.status()), rec.physical.ref);

@@ -202,9 +202,11 @@ StatusOr<json::object> StackEngine::Impl::ValidateTemplate(const json::object& i
   for (const auto& kv : ParameterDecls(tmpl)) {
     if (!kv.value().is_object()) continue;
     const json::object& d = kv.value().as_object();
-    json::object p{{"ParameterKey", kv.key()}, {"NoEcho", NoEcho(ParameterDecls(tmpl), std::string(kv.key()))}};
+    json::object p{{"ParameterKey", kv.key()},
+                   {"NoEcho", NoEcho(ParameterDecls(tmpl), std::string(kv.key()))}};
     if (const json::value* def = d.if_contains("Default")) p["DefaultValue"] = ScalarText(*def);
-    if (const json::value* desc = d.if_contains("Description")) p["Description"] = ScalarText(*desc);
+    if (const json::value* desc = d.if_contains("Description"))
+      p["Description"] = ScalarText(*desc);
     params.push_back(std::move(p));
   }
   json::object out{{"Parameters", std::move(params)}, {"DeclaredTransforms", json::array()}};

@@ -73,7 +73,8 @@ StatusOr<json::value> Tagged(const std::string& tag, const YAML::Node& node, int
   } else {
     BP_ASSIGN_OR_RETURN(inner, Convert(node, depth + 1, false));
   }
-  if (name == "Ref" || name == "Condition") return json::value(json::object{{name, std::move(inner)}});
+  if (name == "Ref" || name == "Condition")
+    return json::value(json::object{{name, std::move(inner)}});
   return json::value(json::object{{"Fn::" + name, std::move(inner)}});
 }
 
@@ -88,7 +89,8 @@ StatusOr<json::value> Convert(const YAML::Node& node, int depth, bool use_tag) {
     case YAML::NodeType::Undefined:
       return json::value(nullptr);
     case YAML::NodeType::Scalar:
-      if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::value(json::string(node.Scalar()));
+      if (tag == "!" || tag == "tag:yaml.org,2002:str")
+        return json::value(json::string(node.Scalar()));
       return Plain(node.Scalar());
     case YAML::NodeType::Sequence: {
       json::array a;
@@ -134,9 +136,16 @@ Status CheckTemplateShape(const json::value& tmpl) {
   if (!tmpl.is_object()) return FormatError("the template must be an object");
   const json::object& t = tmpl.as_object();
   for (const auto& kv : t) {
-    static constexpr std::string_view kSections[] = {
-        "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules", "Mappings",
-        "Conditions", "Transform", "Resources", "Outputs"};
+    static constexpr std::string_view kSections[] = {"AWSTemplateFormatVersion",
+                                                     "Description",
+                                                     "Metadata",
+                                                     "Parameters",
+                                                     "Rules",
+                                                     "Mappings",
+                                                     "Conditions",
+                                                     "Transform",
+                                                     "Resources",
+                                                     "Outputs"};
     if (std::find(std::begin(kSections), std::end(kSections), kv.key()) == std::end(kSections)) {
       return FormatError("Invalid template property or properties [" + std::string(kv.key()) + "]");
     }

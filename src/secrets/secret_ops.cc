@@ -38,8 +38,9 @@ StatusOr<std::string> SecretId(const json::object& in) {
   model::Input input(in);
   BP_ASSIGN_OR_RETURN(auto id, input.String("SecretId"));
   if (!id || id->empty()) {
-    return Status::Validation("1 validation error detected: Value null at 'secretId' failed to "
-                              "satisfy constraint: Member must not be null");
+    return Status::Validation(
+        "1 validation error detected: Value null at 'secretId' failed to "
+        "satisfy constraint: Member must not be null");
   }
   return *id;
 }
@@ -55,12 +56,14 @@ StatusOr<json::object> SecretStore::CreateSecret(const Json& in) {
   BP_ASSIGN_OR_RETURN(auto kms, input.String("KmsKeyId"));
   BP_ASSIGN_OR_RETURN(const json::array* tags, input.Array("Tags"));
   if (!name) {
-    return Status::Validation("1 validation error detected: Value null at 'name' failed to "
-                              "satisfy constraint: Member must not be null");
+    return Status::Validation(
+        "1 validation error detected: Value null at 'name' failed to "
+        "satisfy constraint: Member must not be null");
   }
   if (!ValidName(*name)) {
-    return Status::Validation("Invalid name. Must be a valid name containing alphanumeric "
-                              "characters, or any of the following: -/_+=.@!");
+    return Status::Validation(
+        "Invalid name. Must be a valid name containing alphanumeric "
+        "characters, or any of the following: -/_+=.@!");
   }
   if (description && description->size() > 2048) {
     return Status::Validation("Description must be at most 2048 characters.");
@@ -69,8 +72,8 @@ StatusOr<json::object> SecretStore::CreateSecret(const Json& in) {
   if (Secret* existing = Find(*name, true)) {
     if (existing->deleted()) {
       return Status(StatusCode::kInvalidState,
-              "You can't create this secret because a secret with this name is already "
-              "scheduled for deletion.");
+                    "You can't create this secret because a secret with this name is already "
+                    "scheduled for deletion.");
     }
     return Status::AlreadyExists("The operation failed because the secret " + *name +
                                  " already exists.");
@@ -232,12 +235,14 @@ StatusOr<json::object> SecretStore::DeleteSecret(const Json& in) {
   BP_ASSIGN_OR_RETURN(auto window, input.Integer("RecoveryWindowInDays"));
   BP_ASSIGN_OR_RETURN(auto force, input.Bool("ForceDeleteWithoutRecovery"));
   if (window && force.value_or(false)) {
-    return Status::Validation("You can't use ForceDeleteWithoutRecovery in conjunction with "
-                              "RecoveryWindowInDays.");
+    return Status::Validation(
+        "You can't use ForceDeleteWithoutRecovery in conjunction with "
+        "RecoveryWindowInDays.");
   }
   if (window && (*window < 7 || *window > 30)) {
-    return Status::Validation("The RecoveryWindowInDays value must be between 7 and 30 days "
-                              "(inclusive).");
+    return Status::Validation(
+        "The RecoveryWindowInDays value must be between 7 and 30 days "
+        "(inclusive).");
   }
   std::lock_guard<std::mutex> lock(mu_);
   Secret* s = Find(id, true);

@@ -25,8 +25,9 @@ std::string Str(const json::object& o, std::string_view k) {
 }
 
 Status MarkedForDeletionStatus() {
-  return Status(StatusCode::kInvalidState,
-          "You can't perform this operation on the secret because it was marked for deletion.");
+  return Status(
+      StatusCode::kInvalidState,
+      "You can't perform this operation on the secret because it was marked for deletion.");
 }
 
 std::string_view ExceptionName(StatusCode code) {
@@ -57,7 +58,8 @@ SecretStore::~SecretStore() = default;
 StatusOr<std::unique_ptr<SecretStore>> SecretStore::Open(store::Store& store, const Clock& clock,
                                                          SecretStoreOptions options,
                                                          Sealer sealer) {
-  std::unique_ptr<SecretStore> s(new SecretStore(store, clock, std::move(options), std::move(sealer)));
+  std::unique_ptr<SecretStore> s(
+      new SecretStore(store, clock, std::move(options), std::move(sealer)));
   BP_RETURN_IF_ERROR(s->Load());
   return s;
 }
@@ -65,25 +67,25 @@ StatusOr<std::unique_ptr<SecretStore>> SecretStore::Open(store::Store& store, co
 Status SecretStore::Load() {
   std::string begin(kKeyPrefix);
   Status inner = Status::Ok();
-  Status scan = store_.Scan(store::Family::kMeta, begin, store::PrefixEnd(begin),
-                            [&](std::string_view key, std::string_view value) {
-                              auto plain = sealer_.open(value, key);
-                              if (!plain.ok()) {
-                                inner = Status::Corruption("secret record " + std::string(key) +
-                                                           " cannot be opened");
-                                return false;
-                              }
-                              json::error_code ec;
-                              json::value v = json::parse(*plain, ec);
-                              if (ec || !v.is_object()) {
-                                inner = Status::Corruption("secret record is not JSON");
-                                return false;
-                              }
-                              auto s = std::make_unique<Secret>();
-                              s->data = std::move(v.as_object());
-                              secrets_[s->name()] = std::move(s);
-                              return true;
-                            });
+  Status scan = store_.Scan(
+      store::Family::kMeta, begin, store::PrefixEnd(begin),
+      [&](std::string_view key, std::string_view value) {
+        auto plain = sealer_.open(value, key);
+        if (!plain.ok()) {
+          inner = Status::Corruption("secret record " + std::string(key) + " cannot be opened");
+          return false;
+        }
+        json::error_code ec;
+        json::value v = json::parse(*plain, ec);
+        if (ec || !v.is_object()) {
+          inner = Status::Corruption("secret record is not JSON");
+          return false;
+        }
+        auto s = std::make_unique<Secret>();
+        s->data = std::move(v.as_object());
+        secrets_[s->name()] = std::move(s);
+        return true;
+      });
   BP_RETURN_IF_ERROR(scan);
   return inner;
 }
@@ -120,8 +122,8 @@ SecretStore::Secret* SecretStore::Find(std::string_view id, bool include_deleted
   if (id.starts_with("arn:")) {
     for (auto& [name, s] : secrets_) {
       std::string arn = s->arn();
-      if (arn == id || (arn.size() == id.size() + 7 && arn.starts_with(id) &&
-                        arn[id.size()] == '-')) {
+      if (arn == id ||
+          (arn.size() == id.size() + 7 && arn.starts_with(id) && arn[id.size()] == '-')) {
         found = s.get();
         break;
       }
@@ -141,11 +143,13 @@ Status SecretStore::AddVersion(Secret& s, const Json& in, bool required) {
   BP_ASSIGN_OR_RETURN(auto token, input.String("ClientRequestToken"));
   BP_ASSIGN_OR_RETURN(const json::array* stages_in, input.Array("VersionStages"));
   if (str && bin) {
-    return Status::Validation("You can't specify both a binary secret value and a string secret "
-                              "value in the same secret.");
+    return Status::Validation(
+        "You can't specify both a binary secret value and a string secret "
+        "value in the same secret.");
   }
   if (!str && !bin) {
-    if (required) return Status::Validation("You must provide either SecretString or SecretBinary.");
+    if (required)
+      return Status::Validation("You must provide either SecretString or SecretBinary.");
     return Status::Ok();
   }
   const std::string& value = str ? *str : *bin;
@@ -162,7 +166,7 @@ Status SecretStore::AddVersion(Secret& s, const Json& in, bool required) {
     bool same = str ? Str(e, "SecretString") == *str : Str(e, "SecretBinary") == *bin;
     if (same) return Status::Ok();  // an idempotent retry
     return Status(StatusCode::kAlreadyExists,
-            "A version with this ClientRequestToken already exists with a different value.");
+                  "A version with this ClientRequestToken already exists with a different value.");
   }
   json::array stages;
   if (stages_in) {
@@ -187,7 +191,8 @@ Status SecretStore::AddVersion(Secret& s, const Json& in, bool required) {
     }
     vs = std::move(kept);
   }
-  if (!previous.empty()) versions[previous].as_object()["Stages"].as_array().push_back("AWSPREVIOUS");
+  if (!previous.empty())
+    versions[previous].as_object()["Stages"].as_array().push_back("AWSPREVIOUS");
   // Versions left without a label are dropped (AWS deprecates them; Bridgeport forgets them).
   std::vector<std::string> unlabeled;
   for (const auto& kv : versions) {

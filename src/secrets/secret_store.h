@@ -40,7 +40,8 @@ struct SecretStoreOptions {
 
 // The Secrets Manager exception name for a status: kNotFound ResourceNotFoundException,
 // kAlreadyExists ResourceExistsException, kValidation InvalidParameterException, kInvalidState
-// InvalidRequestException, kLimitExceeded LimitExceededException, store faults InternalServiceError.
+// InvalidRequestException, kLimitExceeded LimitExceededException, store faults
+// InternalServiceError.
 std::string_view ExceptionName(StatusCode code);
 
 // Options of GetRandomPassword / GenerateSecretString.

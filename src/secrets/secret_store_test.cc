@@ -19,10 +19,9 @@ Sealer XorSealer() {
     for (auto& c : out) c = static_cast<char>(c ^ 0x5a);
     return out;
   };
-  return {[flip](std::string_view p, std::string_view) { return flip(p); },
-          [flip](std::string_view p, std::string_view) -> StatusOr<std::string> {
-            return flip(p);
-          }};
+  return {
+      [flip](std::string_view p, std::string_view) { return flip(p); },
+      [flip](std::string_view p, std::string_view) -> StatusOr<std::string> { return flip(p); }};
 }
 
 class SecretStoreTest : public ::testing::Test {
@@ -61,8 +60,8 @@ TEST_F(SecretStoreTest, CreateGetPutAndVersionsSurviveReopen) {
   auto cur = secrets_->GetSecretValue(J(R"({"SecretId":"api/key"})"));
   ASSERT_TRUE(cur.ok());
   EXPECT_EQ(cur->at("SecretString"), "v2");
-  auto prev = secrets_->GetSecretValue(
-      json::object{{"SecretId", arn}, {"VersionStage", "AWSPREVIOUS"}});
+  auto prev =
+      secrets_->GetSecretValue(json::object{{"SecretId", arn}, {"VersionStage", "AWSPREVIOUS"}});
   ASSERT_TRUE(prev.ok()) << prev.status().ToString();
   EXPECT_EQ(prev->at("SecretString"), "v1");
   // A partial ARN (without the random suffix) finds the secret too.
@@ -72,7 +71,8 @@ TEST_F(SecretStoreTest, CreateGetPutAndVersionsSurviveReopen) {
 }
 
 TEST_F(SecretStoreTest, ValuesAreNotStoredInClearText) {
-  ASSERT_TRUE(secrets_->CreateSecret(J(R"({"Name":"s","SecretString":"plain-secret-value"})")).ok());
+  ASSERT_TRUE(
+      secrets_->CreateSecret(J(R"({"Name":"s","SecretString":"plain-secret-value"})")).ok());
   bool leaked = false;
   ASSERT_TRUE(store_
                   ->Scan(store::Family::kMeta, "", "",
@@ -109,7 +109,8 @@ TEST_F(SecretStoreTest, DeleteWithRecoveryWindowThenPurge) {
 }
 
 TEST_F(SecretStoreTest, JsonKeyResolutionAndPasswords) {
-  ASSERT_TRUE(secrets_->CreateSecret(J(R"({"Name":"j","SecretString":"{\"k\":\"v\",\"n\":5}"})")).ok());
+  ASSERT_TRUE(
+      secrets_->CreateSecret(J(R"({"Name":"j","SecretString":"{\"k\":\"v\",\"n\":5}"})")).ok());
   EXPECT_EQ(*secrets_->ResolveValue("j", "k", "", ""), "v");
   EXPECT_EQ(*secrets_->ResolveValue("j", "n", "", ""), "5");
   EXPECT_FALSE(secrets_->ResolveValue("j", "missing", "", "").ok());

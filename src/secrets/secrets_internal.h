@@ -26,5 +26,4 @@ struct SecretStore::Secret {
   }
 };
 
-
 }  // namespace bp::secrets

@@ -175,7 +175,7 @@ class AppImpl final : public App {
     if (stopped_) return;
     stopped_ = true;
     if (frontend_) frontend_->SetDraining(true);
-    if (http_) http_->Stop();              // no new requests; in-flight handlers finish
+    if (http_) http_->Stop();  // no new requests; in-flight handlers finish
     cfn_api_.reset();
     stacks_.reset();  // the worker finishes its current resource call; recovery does the rest
     if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts

@@ -369,6 +369,54 @@ Outputs:
         self.assertEqual(harness.error_code(ctx.exception), "ChangeSetNotFound")
 
 
+class CrashRecoveryTest(StackTestCase):
+    """kill -9 while a stack is being created: on restart the operation is rolled back."""
+
+    def test_interrupted_create_is_rolled_back_on_restart(self):
+        import threading
+        resources = {"Queue%02d" % i: {"Type": "AWS::SQS::Queue"} for i in range(80)}
+        body = json.dumps({"Resources": resources})
+        cfn = harness.client(self.server, "cloudformation")
+        errors = []
+
+        def create():
+            try:
+                cfn.create_stack(StackName="Crash", TemplateBody=body)
+            except Exception as e:  # the connection dies with the server
+                errors.append(e)
+
+        t = threading.Thread(target=create, daemon=True)
+        t.start()
+        probe = harness.client(self.server, "cloudformation")
+
+        def some_created():
+            try:
+                rs = probe.list_stack_resources(StackName="Crash")["StackResourceSummaries"]
+            except Exception:
+                return False
+            return sum(r["ResourceStatus"] == "CREATE_COMPLETE" for r in rs) >= 3
+        harness.wait_until(some_created, timeout=30, message="stack creation never started")
+        status = probe.describe_stacks(StackName="Crash")["Stacks"][0]["StackStatus"]
+        self.server.kill9()
+        t.join(timeout=30)
+        if status != "CREATE_IN_PROGRESS":
+            self.skipTest("the create finished before the kill (machine too fast for this test)")
+        self.server.start()
+        cfn = harness.client(self.server, "cloudformation")
+
+        def final_status():
+            return cfn.describe_stacks(StackName="Crash")["Stacks"][0]["StackStatus"]
+        harness.wait_until(lambda: final_status() == "ROLLBACK_COMPLETE", timeout=60,
+                           message="the interrupted create was not rolled back")
+        sqs = harness.client(self.server, "sqs")
+        self.assertEqual(sqs.list_queues().get("QueueUrls", []), [])
+        reasons = [e.get("ResourceStatusReason", "") for e in
+                   cfn.describe_stack_events(StackName="Crash")["StackEvents"]
+                   if e["LogicalResourceId"] == "Crash"]
+        self.assertIn("Bridgeport restarted while this stack operation was in progress.", reasons)
+        cfn.delete_stack(StackName="Crash")
+
+
 class OldBootstrapTest(StackTestCase):
     extra_args = ("--ssm-parameter", "/cdk-bootstrap/hnb659fds/version=3")
 
