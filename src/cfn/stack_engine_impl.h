@@ -104,12 +104,22 @@ class StackEngine::Impl {
   Status DeleteResource(const std::string& stack_id, const ResourceRecord& r);
   // Creates, replaces or updates one resource of the template (Forward's step).
   Status Step(const std::string& stack_id, Prepared& p, const std::string& logical);
+  // Marks a resource failed (record and event); returns the reason as an error.
+  Status FailResource(const std::string& stack_id, const std::string& logical,
+                      const std::string& type, const std::string& status, const std::string& reason,
+                      const std::string& physical);
   Status RollbackOne(const std::string& stack_id, const ResourceRecord& r,
                      const ResourceRecord* old);
   // Runs `f` on the stack under mu_ and persists it.
   void Mutate(const std::string& stack_id, const std::function<void(Stack&)>& f);
   void FinishChangeSet(Stack& s, bool ok);
   ProviderEnv Env(const std::string& base_url) const;
+  // An evaluation context whose Ref/Fn::GetAtt read `resources` (which must outlive it).
+  // `imports`: where Fn::ImportValue records names when the caller holds mu_; null: the context
+  // takes mu_ itself and records them on the stack.
+  EvalContext ResourceContext(const Prepared& p,
+                              const std::map<std::string, ResourceRecord>& resources,
+                              const std::string& stack_id, std::set<std::string>* imports);
 
   // --- stack_engine.cc (shared state) ---
   // Callers hold mu_.

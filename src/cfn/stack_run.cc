@@ -164,25 +164,7 @@ StatusOr<json::array> StackEngine::Impl::EvaluateOutputs(const std::string& stac
   if (!outs) return result;
   std::lock_guard<std::mutex> lock(mu_);
   const Stack& stack = stacks_.at(stack_id);
-  EvalContext ctx = p.ctx;
-  ctx.resource_ref = [&](const std::string& l) -> StatusOr<json::value> {
-    auto it = stack.current.resources.find(l);
-    if (it == stack.current.resources.end() || !it->second.created) {
-      return ValidationError("Template error: resource " + l + " is not available");
-    }
-    return json::value(json::string(it->second.physical.ref));
-  };
-  ctx.get_att = [&](const std::string& l, const std::string& a) -> StatusOr<json::value> {
-    auto it = stack.current.resources.find(l);
-    if (it == stack.current.resources.end()) {
-      return ValidationError("Template error: resource " + l + " is not available");
-    }
-    return AttributeOf(it->second, a);
-  };
-  ctx.import_value = [&](const std::string& name) {
-    imports->insert(name);
-    return ImportValue(name, stack_id);
-  };
+  EvalContext ctx = ResourceContext(p, stack.current.resources, stack_id, imports);
   Evaluator ev(ctx);
   for (const auto& kv : outs->as_object()) {
     if (!kv.value().is_object()) continue;

@@ -65,7 +65,76 @@ Physical Provisional(const ResourceRecord& r) {
   return p;
 }
 
+// The template's name for a resource, or a generated one.
+std::string PhysicalName(const ResourceType& type, const json::object& props,
+                         const std::string& stack, const std::string& logical) {
+  if (!type.name_property.empty() && props.contains(type.name_property)) {
+    return ScalarText(props.at(type.name_property));
+  }
+  return GenerateName(stack, logical, type.name_max);
+}
+
+enum class Action { kNone, kCreate, kReplace, kUpdate };
+
+// What an existing resource needs for its new properties.
+Action PlanAction(const ResourceType& type, const ResourceRecord& old, const std::string& type_name,
+                  const json::object& props) {
+  if (old.type == type_name && old.properties == props && !old.stale) return Action::kNone;
+  if (old.type != type_name || !type.update) return Action::kReplace;
+  for (const auto& prop : type.replace_on) {
+    const json::value* a = old.properties.if_contains(prop);
+    const json::value* b = props.if_contains(prop);
+    if ((a == nullptr) != (b == nullptr) || (a && *a != *b)) return Action::kReplace;
+  }
+  return Action::kUpdate;
+}
+
 }  // namespace
+
+EvalContext StackEngine::Impl::ResourceContext(const Prepared& p,
+                                               const std::map<std::string, ResourceRecord>& res,
+                                               const std::string& stack_id,
+                                               std::set<std::string>* imports) {
+  EvalContext ctx = p.ctx;
+  ctx.resource_ref = [&res](const std::string& l) -> StatusOr<json::value> {
+    auto it = res.find(l);
+    if (it == res.end() || !it->second.created) {
+      return ValidationError("Template error: resource " + l + " is not available");
+    }
+    return json::value(json::string(it->second.physical.ref));
+  };
+  ctx.get_att = [this, &res](const std::string& l, const std::string& a) -> StatusOr<json::value> {
+    auto it = res.find(l);
+    if (it == res.end() || !it->second.created) {
+      return ValidationError("Template error: resource " + l + " is not available");
+    }
+    return AttributeOf(it->second, a);
+  };
+  ctx.import_value = [this, stack_id, imports](const std::string& name) {
+    if (imports) {  // the caller holds mu_
+      imports->insert(name);
+      return ImportValue(name, stack_id);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    stacks_.at(stack_id).current.imports.insert(name);
+    return ImportValue(name, stack_id);
+  };
+  return ctx;
+}
+
+Status StackEngine::Impl::FailResource(const std::string& stack_id, const std::string& logical,
+                                       const std::string& type, const std::string& status,
+                                       const std::string& reason, const std::string& physical) {
+  Mutate(stack_id, [&](Stack& s) {
+    auto it = s.current.resources.find(logical);
+    if (it != s.current.resources.end()) {
+      it->second.status = status;
+      it->second.status_reason = reason;
+    }
+    AddEvent(s, logical, physical, type, status, reason);
+  });
+  return Status::Validation(reason);
+}
 
 Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
                                const std::string& logical) {
@@ -81,15 +150,7 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
     base_url = s.base_url;
   }
   auto fail = [&](const std::string& status, const std::string& reason, std::string physical) {
-    Mutate(stack_id, [&](Stack& s) {
-      auto it = s.current.resources.find(logical);
-      if (it != s.current.resources.end()) {
-        it->second.status = status;
-        it->second.status_reason = reason;
-      }
-      AddEvent(s, logical, physical, type_name, status, reason);
-    });
-    return Status::Validation(reason);
+    return FailResource(stack_id, logical, type_name, status, reason, physical);
   };
   const ResourceType* type = TypeOf(type_name);
   auto existing = snapshot.find(logical);
@@ -102,44 +163,15 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
                     "accept it as a recorded no-op with the cloudformation_noop_types setting.",
                 "");
   }
-  EvalContext ctx = p.ctx;
-  ctx.resource_ref = [&](const std::string& l) -> StatusOr<json::value> {
-    auto it = snapshot.find(l);
-    if (it == snapshot.end() || !it->second.created) {
-      return ValidationError("Template error: resource " + l + " is not available");
-    }
-    return json::value(json::string(it->second.physical.ref));
-  };
-  ctx.get_att = [&](const std::string& l, const std::string& a) -> StatusOr<json::value> {
-    auto it = snapshot.find(l);
-    if (it == snapshot.end() || !it->second.created) {
-      return ValidationError("Template error: resource " + l + " is not available");
-    }
-    return AttributeOf(it->second, a);
-  };
-  ctx.import_value = [&](const std::string& name) {
-    std::lock_guard<std::mutex> lock(mu_);
-    stacks_.at(stack_id).current.imports.insert(name);
-    return ImportValue(name, stack_id);
-  };
+  EvalContext ctx = ResourceContext(p, snapshot, stack_id, nullptr);
   json::object props;
   if (const json::value* raw = def.if_contains("Properties")) {
     auto v = Evaluator(ctx).Eval(*raw);
     if (!v.ok()) return fail(failed_status, v.status().message(), "");
     if (*v && (*v)->is_object()) props = (*v)->as_object();
   }
-  enum class Action { kCreate, kReplace, kUpdate } action = Action::kCreate;
-  if (have) {
-    const ResourceRecord& old = existing->second;
-    if (old.type == type_name && old.properties == props && !old.stale) return Status::Ok();
-    action = Action::kUpdate;
-    if (old.type != type_name || !type->update) action = Action::kReplace;
-    for (const auto& prop : type->replace_on) {
-      const json::value* a = old.properties.if_contains(prop);
-      const json::value* b = props.if_contains(prop);
-      if ((a == nullptr) != (b == nullptr) || (a && *a != *b)) action = Action::kReplace;
-    }
-  }
+  Action action = have ? PlanAction(*type, existing->second, type_name, props) : Action::kCreate;
+  if (action == Action::kNone) return Status::Ok();
   ResourceRecord rec = have ? existing->second : ResourceRecord{};
   rec.logical_id = logical;
   rec.type = type_name;
@@ -148,26 +180,20 @@ Status StackEngine::Impl::Step(const std::string& stack_id, Prepared& p,
   rec.updated_ms = deps_.clock->NowMillis();
   std::string started_reason;
   if (action != Action::kUpdate) {
-    std::string name;
-    if (!type->name_property.empty() && props.contains(type->name_property)) {
-      name = ScalarText(props.at(type->name_property));
-      if (action == Action::kReplace && name == existing->second.name) {
-        return fail("UPDATE_FAILED",
-                    "CloudFormation cannot update a stack when a custom-named resource requires "
-                    "replacing. Rename " +
-                        name + " and update the stack again.",
-                    existing->second.physical.ref);
-      }
-    } else {
-      name = GenerateName(stack_name, logical, type->name_max);
+    std::string name = PhysicalName(*type, props, stack_name, logical);
+    if (action == Action::kReplace && name == existing->second.name) {
+      return fail("UPDATE_FAILED",
+                  "CloudFormation cannot update a stack when a custom-named resource requires "
+                  "replacing. Rename " +
+                      name + " and update the stack again.",
+                  existing->second.physical.ref);
     }
     rec.name = name;
     rec.physical = Physical{};
     rec.created = false;
     if (action == Action::kReplace) {
       started_reason =
-          "Requested update requires the creation of a new physical resource; hence "
-          "creating one.";
+          "Requested update requires the creation of a new physical resource; hence creating one.";
     }
   }
   rec.properties = props;
