@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 
 namespace bp::cfn {
 
@@ -49,7 +50,10 @@ json::value Convert(const json::value& node) {
   if (o.size() == 1 && o.begin()->key() == "member" && o.begin()->value().is_object()) {
     std::vector<std::pair<long, const json::value*>> items;
     for (const auto& kv : o.begin()->value().as_object()) {
-      if (IsIndex(kv.key())) items.emplace_back(std::atol(kv.key().data()), &kv.value());
+      if (!IsIndex(kv.key())) continue;
+      long index = 0;
+      std::from_chars(kv.key().data(), kv.key().data() + kv.key().size(), index);
+      items.emplace_back(index, &kv.value());
     }
     std::sort(items.begin(), items.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
