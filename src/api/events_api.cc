@@ -169,4 +169,22 @@ void EventsApi::Handle(std::string_view operation, const http::Request& req,
   }
 }
 
+void EventsApi::Call(std::string_view operation, const boost::json::object& input,
+                     const RequestContext& ctx, JsonReply reply) const {
+  auto it = handlers_.find(std::string(operation));
+  if (it == handlers_.end()) {
+    reply(Status::Validation("Operation " + std::string(operation) + " is not available."));
+    return;
+  }
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  JsonReply once = [answered, reply](StatusOr<boost::json::object> result) {
+    if (!answered->exchange(true)) reply(std::move(result));
+  };
+  try {
+    it->second.handler(input, ctx, once);
+  } catch (const std::exception& e) {
+    once(Status::Internal(e.what()));
+  }
+}
+
 }  // namespace bp::api

@@ -41,6 +41,11 @@ class EventsApi {
   // Decodes `req` (already authenticated) and runs the operation named by `operation`.
   void Handle(std::string_view operation, const http::Request& req, const RequestContext& ctx,
               http::Responder respond) const;
+  // Runs an operation on an already decoded input, for other front doors that plan ordinary
+  // control-plane calls (CloudFormation stacks). `reply` runs exactly once, on any thread; an
+  // unknown operation replies kValidation.
+  void Call(std::string_view operation, const boost::json::object& input, const RequestContext& ctx,
+            JsonReply reply) const;
 
  private:
   struct Entry {

@@ -114,8 +114,13 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
   constexpr std::string_view kEventsPrefix = "AWSEvents.";
   bool is_events = target.substr(0, kEventsPrefix.size()) == kEventsPrefix;
   bool is_pipes = !is_events && hooks_.pipes_accepts && hooks_.pipes_accepts(req);
-  bool is_sqs = !is_events && !is_pipes && hooks_.sqs_accepts && hooks_.sqs_accepts(req);
-  if (!is_events && !is_sqs && !is_pipes) {
+  const ServiceRoute* service = nullptr;
+  for (const auto& route : hooks_.services) {
+    if (!is_events && !is_pipes && !service && route.accepts(req)) service = &route;
+  }
+  bool is_sqs =
+      !is_events && !is_pipes && !service && hooks_.sqs_accepts && hooks_.sqs_accepts(req);
+  if (!is_events && !is_sqs && !is_pipes && !service) {
     if (req.method == "GET" && path == "/") {
       respond(Json(200, "{\"service\":\"bridgeport\"}"));
       return;
@@ -143,6 +148,13 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     respond(std::move(r));
     return;
   }
+  if (service && (!ready_.load() || draining_.load())) {
+    respond(service->error(
+        "ServiceUnavailable",
+        draining_.load() ? "The server is shutting down." : "The server is starting.", 503,
+        request_id));
+    return;
+  }
   if (!ready_.load() || draining_.load()) {
     respond(
         EventsError("ServiceUnavailableException",
@@ -159,7 +171,9 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
               {{"error", std::string(SigV4FailureName(auth.failure))},
                {"access_key", auth.access_key},
                {"remote", req.remote_address}});
-    if (is_sqs) {
+    if (service) {
+      respond(service->error(SigV4FailureName(auth.failure), auth.message, 400, request_id));
+    } else if (is_sqs) {
       // SQS clients parse the same JSON error shape for signature errors.
       http::Response r = EventsError(SigV4FailureName(auth.failure), auth.message, 400, request_id);
       r.SetHeader("Content-Type", "application/x-amz-json-1.0");
@@ -170,6 +184,10 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
     return;
   }
 
+  if (service) {
+    service->handle(std::move(req), std::move(request_id), std::move(respond));
+    return;
+  }
   if (is_sqs) {
     hooks_.sqs_handle(std::move(req), std::move(request_id), std::move(respond));
     return;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/events_api.h"
 #include "api/sigv4.h"
@@ -28,8 +29,20 @@ struct FrontendOptions {
   std::map<std::string, std::pair<std::string, std::string>> key_accounts;
 };
 
+// A further protocol on the listener (CloudFormation Query, Secrets Manager, ...): `accepts` says
+// whether a request is its own (checked before SQS, whose Query form would also match), `handle`
+// runs it after SigV4 verification, `error` renders a refusal in the protocol's error shape.
+struct ServiceRoute {
+  std::function<bool(const http::Request&)> accepts;
+  std::function<void(http::Request&&, std::string request_id, http::Responder)> handle;
+  std::function<http::Response(std::string_view code, std::string_view message, int status,
+                               std::string_view request_id)>
+      error;
+};
+
 // Hooks to the other protocol handlers; any may be empty.
 struct FrontendHooks {
+  std::vector<ServiceRoute> services;
   std::function<bool(const http::Request&)> sqs_accepts;
   std::function<void(http::Request&&, std::string request_id, http::Responder)> sqs_handle;
   std::function<std::string()> metrics_text;

@@ -11,6 +11,8 @@
 #include "api/sqs/sqs_frontend.h"
 #include "auth/master_key.h"
 #include "auth/secret_box.h"
+#include "cfn/cfn_query.h"
+#include "cfn/stack_engine.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "console/console_service.h"
@@ -18,6 +20,8 @@
 #include "queue/queue_service.h"
 #include "registry/registry.h"
 #include "schedule/schedule_expression.h"
+#include "secrets/secret_store.h"
+#include "secrets/secrets_api.h"
 #include "server/wiring.h"
 #include "store/pg_store.h"
 #include "store/store.h"
@@ -115,6 +119,7 @@ class AppImpl final : public App {
     BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
                                                       events_api_, egress_, cluster_.get()));
 
+    BP_RETURN_IF_ERROR(StartStackServices(sealer));
     sqs_ = std::make_unique<api::sqs::SqsFrontend>(
         *queues_, api::sqs::SqsContext{config_.region, config_.account});
     api::FrontendOptions fopts;
@@ -128,6 +133,7 @@ class AppImpl final : public App {
     fopts.sigv4.allow_any = config_.IsLoopback() && config_.allow_unsigned_on_loopback;
     fopts.admin_token = config_.admin_token;
     api::FrontendHooks hooks;
+    AddStackRoutes(hooks);
     hooks.sqs_accepts = [](const http::Request& r) { return api::sqs::SqsFrontend::Accepts(r); };
     hooks.sqs_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
       sqs_->Handle(std::move(r), std::move(id), std::move(respond));
@@ -172,6 +178,43 @@ class AppImpl final : public App {
     return Status::Ok();
   }
 
+  // Secrets Manager and the CloudFormation stack engine (their records sealed like connection
+  // secrets).
+  Status StartStackServices(const registry::SecretSealer& sealer) {
+    secrets::Sealer seal{sealer.seal, sealer.open};
+    BP_ASSIGN_OR_RETURN(secret_store_,
+                        secrets::SecretStore::Open(*store_, RealClock::Get(),
+                                                   {config_.region, config_.account}, seal));
+    secrets_api_ = std::make_unique<secrets::SecretsApi>(*secret_store_);
+    cfn::StackEngineOptions copts;
+    copts.region = config_.region;
+    copts.account = config_.account;
+    copts.noop_types = config_.cloudformation_noop_types;
+    copts.ssm_parameters = config_.ssm_parameters;
+    BP_ASSIGN_OR_RETURN(stacks_, cfn::StackEngine::Open({.store = store_.get(),
+                                                         .clock = &RealClock::Get(),
+                                                         .events = &events_api_,
+                                                         .queues = queues_.get(),
+                                                         .secrets = secret_store_.get(),
+                                                         .sealer = seal},
+                                                        copts));
+    cfn_api_ = std::make_unique<cfn::CfnQueryApi>(*stacks_);
+    return Status::Ok();
+  }
+
+  void AddStackRoutes(api::FrontendHooks& hooks) {
+    hooks.services.push_back(
+        {.accepts = [](const http::Request& r) { return cfn::CfnQueryApi::Accepts(r); },
+         .handle = [this](http::Request&& r, std::string id,
+                          http::Responder respond) { cfn_api_->Handle(r, id, std::move(respond)); },
+         .error = &cfn::CfnQueryApi::Error});
+    hooks.services.push_back(
+        {.accepts = [](const http::Request& r) { return secrets::SecretsApi::Accepts(r); },
+         .handle = [this](http::Request&& r, std::string id,
+                          http::Responder respond) { secrets_api_->Handle(r, id, respond); },
+         .error = &secrets::SecretsApi::Error});
+  }
+
   uint16_t port() const override { return http_ ? http_->port() : 0; }
 
   void Stop() override {
@@ -179,14 +222,18 @@ class AppImpl final : public App {
     stopped_ = true;
     if (frontend_) frontend_->SetDraining(true);
     if (http_) http_->Stop();              // no new requests; in-flight handlers finish
+    cfn_api_.reset();
+    stacks_.reset();  // the worker finishes its current resource call; recovery does the rest
     if (cluster_) cluster_->Leave();       // hand the lanes over; nothing new starts here
     if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts
     pipes_api_.reset();
+    secrets_api_.reset();
     data_plane_.reset();
     sqs_.reset();
     queues_.reset();
     registry_.reset();
     cluster_.reset();
+    secret_store_.reset();
     store_.reset();
   }
 
@@ -203,6 +250,10 @@ class AppImpl final : public App {
   std::unique_ptr<DataPlane> data_plane_;
   std::unique_ptr<api::sqs::SqsFrontend> sqs_;
   std::unique_ptr<api::pipes::PipesFrontend> pipes_api_;
+  std::unique_ptr<secrets::SecretStore> secret_store_;
+  std::unique_ptr<secrets::SecretsApi> secrets_api_;
+  std::unique_ptr<cfn::StackEngine> stacks_;
+  std::unique_ptr<cfn::CfnQueryApi> cfn_api_;
   std::unique_ptr<api::Frontend> frontend_;
   std::unique_ptr<http::Server> http_;
 };

@@ -41,7 +41,8 @@ serve flags (a JSON config file may set the same keys; flags win):
                            max_rules_per_bus, max_targets_per_rule, max_connections,
                            max_destinations, max_pattern_length (2048, at most 4096)},
                            egress_allow [..], egress_allow_private, max_payload_bytes,
-                           max_pending_deliveries, max_store_bytes
+                           max_pending_deliveries, max_store_bytes,
+                           cloudformation_noop_types [TYPE...], ssm_parameters {NAME: VALUE}
   --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
                            prints it)
   --data-dir DIR           embedded store directory (default ./data)
@@ -87,11 +88,18 @@ serve flags (a JSON config file may set the same keys; flags win):
   --lease-ms N             lane lease duration in cluster mode (default 5000)
   --clock-skew-allowance-ms N
                            extra wait before a new lease owner starts (default 500)
+  --cloudformation-noop-type TYPE
+                           accept this CloudFormation resource type as a recorded no-op;
+                           repeatable (e.g. AWS::Lambda::Function)
+  --ssm-parameter NAME=VALUE
+                           a value of the built-in parameter store (SSM parameter types and
+                           {{resolve:ssm:NAME}} in templates); repeatable
   --max-rules-per-bus N, --max-targets-per-rule N, --max-buses N,
   --max-connections N, --max-destinations N
                            limits (defaults 300, 5, 100, 3000, 3000)
 
-Endpoints: POST / (AWS JSON 1.1 AWSEvents.*, AWS JSON 1.0 AmazonSQS.*, SQS Query),
+Endpoints: POST / (AWS JSON 1.1 AWSEvents.*, AWS JSON 1.0 AmazonSQS.*, SQS Query,
+CloudFormation Query, AWS JSON 1.1 secretsmanager.*),
 GET /health, GET /ready, GET /metrics, /_bridgeport/v1/... (admin API).
 )";
 }
@@ -269,6 +277,18 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
           return Status::Validation("limits must be positive integers");
         BP_RETURN_IF_ERROR(ApplyLimit(lk, lv.as_int64(), c));
       }
+    } else if (k == "cloudformation_noop_types") {
+      if (!val.is_array()) return Status::Validation("cloudformation_noop_types must be a list");
+      for (const auto& t : val.as_array()) {
+        if (!t.is_string()) return Status::Validation("cloudformation_noop_types are strings");
+        c.cloudformation_noop_types.insert(std::string(t.as_string()));
+      }
+    } else if (k == "ssm_parameters") {
+      if (!val.is_object()) return Status::Validation("ssm_parameters must be an object");
+      for (const auto& [pk, pv] : val.as_object()) {
+        if (!pv.is_string()) return Status::Validation("ssm_parameters values are strings");
+        c.ssm_parameters[std::string(pk)] = std::string(pv.as_string());
+      }
     } else {
       return Status::Validation("unknown config key '" + std::string(k) + "'");
     }
@@ -394,6 +414,15 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
       int64_t n;
       BP_RETURN_IF_ERROR(ParseInt(flag, v, flag == "--lease-ms" ? 1000 : 0, 600000, &n));
       (flag == "--lease-ms" ? c.lease_ms : c.clock_skew_allowance_ms) = static_cast<int>(n);
+    } else if (flag == "--cloudformation-noop-type") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      c.cloudformation_noop_types.insert(std::string(v));
+    } else if (flag == "--ssm-parameter") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      size_t eq = std::string_view(v).find('=');
+      if (eq == std::string_view::npos) return Status::Validation("--ssm-parameter is NAME=VALUE");
+      c.ssm_parameters[std::string(std::string_view(v).substr(0, eq))] =
+          std::string(std::string_view(v).substr(eq + 1));
     } else if (flag == "--no-fsync-for-benchmarks-only") {
       c.fsync = false;
     } else if (flag == "--max-rules-per-bus" || flag == "--max-targets-per-rule" ||

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ struct Config {
   std::string node_id;                // cluster node name (default: host name + pid)
   int lease_ms = 5000;                // lane lease duration
   int clock_skew_allowance_ms = 500;  // extra wait before a new owner starts a lane
+  // CloudFormation: resource types accepted as recorded no-ops, and the built-in parameter store
+  // behind AWS::SSM::Parameter::Value<...> parameters and {{resolve:ssm:...}}.
+  std::set<std::string> cloudformation_noop_types;
+  std::map<std::string, std::string> ssm_parameters;
 
   bool IsLoopback() const;
   // The listener's body limit: max_body_bytes if set, else room for a PutEvents request or an SQS
