@@ -29,7 +29,7 @@ serve flags (a JSON config file may set the same keys; flags win):
   --config FILE            JSON file with any of: listen, data_dir, region, account,
                            access_keys [{"id","secret"}], master_key_file, admin_token,
                            log_level, io_threads, max_body_bytes, allow_http_endpoints,
-                           require_signatures,
+                           require_signatures, max_client_connections,
                            ca_file, limits {max_buses, max_rules_per_bus,
                            max_targets_per_rule, max_connections, max_destinations}
   --listen HOST:PORT       listen address (default 127.0.0.1:4010; port 0 picks a free one and
@@ -48,6 +48,9 @@ serve flags (a JSON config file may set the same keys; flags win):
   --log-level LEVEL        debug|info|warn|error (default info)
   --io-threads N           HTTP io threads (default: one per core)
   --max-body-bytes N       request size limit (default 1048576)
+  --max-client-connections N
+                           HTTP client connections held open at once (default 10000); at the
+                           bound the longest-idle connection is closed to admit a new one
   --allow-http-endpoints true|false
                            allow http:// destinations (default: true on loopback only)
   --ca-file FILE           extra CA certificates for HTTPS destinations
@@ -161,6 +164,9 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
     } else if (k == "max_body_bytes") {
       BP_ASSIGN_OR_RETURN(int64_t n, num(1024, 64 << 20));
       c.max_body_bytes = static_cast<size_t>(n);
+    } else if (k == "max_client_connections") {
+      BP_ASSIGN_OR_RETURN(int64_t n, num(1, 10000000));
+      c.max_client_connections = static_cast<size_t>(n);
     } else if (k == "allow_http_endpoints") {
       if (!val.is_bool()) return Status::Validation("allow_http_endpoints must be a boolean");
       c.allow_http_endpoints = val.as_bool() ? 1 : 0;
@@ -260,6 +266,11 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
       int64_t n;
       BP_RETURN_IF_ERROR(ParseInt(flag, v, 1024, 64 << 20, &n));
       c.max_body_bytes = static_cast<size_t>(n);
+    } else if (flag == "--max-client-connections") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 1, 10000000, &n));
+      c.max_client_connections = static_cast<size_t>(n);
     } else if (flag == "--allow-http-endpoints") {
       BP_ASSIGN_OR_RETURN(auto v, need());
       if (v != "true" && v != "false")

@@ -26,6 +26,7 @@ struct Config {
   std::string log_level = "info";
   int io_threads = 0;
   size_t max_body_bytes = 1 << 20;
+  size_t max_client_connections = 10000;  // HTTP client connections held open at once
   // http:// API destinations and OAuth endpoints; defaults to true on a loopback listener.
   int allow_http_endpoints = -1;  // -1: decide from the listen address
   std::string ca_file;            // extra CA bundle for HTTPS destinations

@@ -196,8 +196,11 @@ def _die_with_parent():
 class Server:
     """One bridgeport process (and its successors after restart()) on a fixed data dir."""
 
-    def __init__(self, data_dir=None, extra_args=(), env=None, listen="127.0.0.1:0", binary=None):
+    def __init__(self, data_dir=None, extra_args=(), env=None, listen="127.0.0.1:0", binary=None,
+                 preexec=None):
+        """`preexec` (optional) runs in the child before exec, e.g. to set resource limits."""
         self.binary = binary or bridgeport_bin()
+        self.preexec = preexec
         if not os.path.isfile(self.binary):
             raise RuntimeError("bridgeport binary not found at %s; build it or set BRIDGEPORT_BIN"
                                % self.binary)
@@ -240,9 +243,18 @@ class Server:
             # From the main thread the child also gets SIGTERM if this interpreter dies without
             # running atexit (e.g. SIGKILL from a test-runner timeout). PR_SET_PDEATHSIG fires
             # when the forking *thread* exits, so it is not used for starts from other threads.
-            preexec = _die_with_parent if threading.current_thread() is threading.main_thread() else None
+            die = threading.current_thread() is threading.main_thread()
+            user_preexec = self.preexec
+
+            def preexec():
+                if die:
+                    _die_with_parent()
+                if user_preexec is not None:
+                    user_preexec()
+
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=log, env=env, preexec_fn=preexec)
+                                         stderr=log, env=env,
+                                         preexec_fn=preexec if (die or user_preexec) else None)
         finally:
             log.close()
         with _live_lock:
