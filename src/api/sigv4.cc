@@ -329,14 +329,17 @@ std::optional<SigV4Result> CheckSignedHeaders(const http::Request& req, const Pa
                     key);
     }
   }
-  std::string unsigned_names;
+  std::vector<std::string_view> missing;
   for (const auto& [name, value] : req.headers) {
     if (name.rfind("x-amz-", 0) != 0 || is_signed(name)) continue;
-    if (unsigned_names.find(name) != std::string::npos) continue;
-    if (!unsigned_names.empty()) unsigned_names += ", ";
-    unsigned_names += name;
+    if (std::find(missing.begin(), missing.end(), name) == missing.end()) missing.push_back(name);
   }
-  if (!unsigned_names.empty()) {
+  if (!missing.empty()) {
+    std::string unsigned_names;
+    for (std::string_view name : missing) {
+      if (!unsigned_names.empty()) unsigned_names += ", ";
+      unsigned_names += name;
+    }
     return Refuse(
         SigV4Failure::kIncompleteSignature,
         "There were headers present in the request which were not signed: " + unsigned_names + ".",
