@@ -165,7 +165,7 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
 
   SigV4Options sig = options_.sigv4;
   sig.allow_any = sig.allow_any && req.remote_is_loopback;
-  SigV4Result auth = VerifySigV4(req, sig, clock_.NowSeconds());
+  SigV4Result auth = VerifySigV4(req, sig, clock_.NowSeconds(), is_sqs ? "sqs" : "events");
   if (!auth.ok()) {
     log::Info("api", "request rejected by SigV4",
               {{"error", std::string(SigV4FailureName(auth.failure))},

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 #include <vector>
 
 #include "common/ids.h"
@@ -197,98 +198,201 @@ std::string_view SigV4FailureName(SigV4Failure f) {
   return "";
 }
 
-SigV4Result VerifySigV4(const http::Request& req, const SigV4Options& options, int64_t now) {
-  SigV4Result result;
-  AuthFields f;
-  std::string amz_date;
+namespace {
+
+// What the Authorization header (or the presigned query) says, before any key is looked up.
+struct ParsedAuth {
+  AuthFields fields;
+  std::string amz_date;  // ISO 8601 basic, the date the string to sign uses
   bool query_form = false;
-  std::string_view auth = req.Header("authorization");
-  if (!auth.empty()) {
-    constexpr std::string_view kAlgo = "AWS4-HMAC-SHA256 ";
-    if (auth.substr(0, kAlgo.size()) != kAlgo) {
-      if (options.allow_any) return result;
-      return {SigV4Failure::kIncompleteSignature,
-              "Authorization header requires the AWS4-HMAC-SHA256 algorithm.", ""};
+};
+
+SigV4Result Refuse(SigV4Failure failure, std::string message, std::string access_key = "") {
+  return {failure, std::move(message), std::move(access_key)};
+}
+
+// "Thu, 03 Dec 2026 09:30:00 GMT" (RFC 7231 IMF-fixdate) -> "20261203T093000Z".
+std::optional<std::string> HttpDateToAmzDate(std::string_view d) {
+  std::tm tm{};
+  const std::string text(d);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  char buf[32];
+  if (std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm) == 0) return std::nullopt;
+  return std::string(buf);
+}
+
+// Parses the Authorization header form. On failure `result` holds the refusal.
+bool ParseHeaderAuth(const http::Request& req, std::string_view auth, ParsedAuth& out,
+                     SigV4Result& result) {
+  constexpr std::string_view kAlgo = "AWS4-HMAC-SHA256 ";
+  if (auth.substr(0, kAlgo.size()) != kAlgo) {
+    result = Refuse(SigV4Failure::kIncompleteSignature,
+                    "Authorization header requires the AWS4-HMAC-SHA256 algorithm.");
+    return false;
+  }
+  AuthFields& f = out.fields;
+  std::string_view rest = auth.substr(kAlgo.size());
+  std::string credential;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string part = Trim(rest.substr(0, comma));
+    if (part.rfind("Credential=", 0) == 0)
+      credential = part.substr(11);
+    else if (part.rfind("SignedHeaders=", 0) == 0)
+      f.signed_headers = part.substr(14);
+    else if (part.rfind("Signature=", 0) == 0)
+      f.signature = part.substr(10);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (credential.empty() || f.signed_headers.empty() || f.signature.empty() ||
+      !ParseCredential(credential, f)) {
+    result = Refuse(SigV4Failure::kIncompleteSignature,
+                    "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' "
+                    "parameters.");
+    return false;
+  }
+  out.amz_date = std::string(req.Header("x-amz-date"));
+  if (out.amz_date.empty() && req.HasHeader("date")) {
+    // Without X-Amz-Date the Date header dates the signature (converted to the basic format).
+    auto converted = HttpDateToAmzDate(req.Header("date"));
+    if (!converted) {
+      result = Refuse(SigV4Failure::kIncompleteSignature,
+                      "Date must be in RFC 7231 format (e.g. 'Thu, 03 Dec 2026 09:30:00 GMT').",
+                      f.access_key);
+      return false;
     }
-    std::string_view rest = auth.substr(kAlgo.size());
-    std::string credential;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string part = Trim(rest.substr(0, comma));
-      if (part.rfind("Credential=", 0) == 0)
-        credential = part.substr(11);
-      else if (part.rfind("SignedHeaders=", 0) == 0)
-        f.signed_headers = part.substr(14);
-      else if (part.rfind("Signature=", 0) == 0)
-        f.signature = part.substr(10);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-    if (credential.empty() || f.signed_headers.empty() || f.signature.empty() ||
-        !ParseCredential(credential, f)) {
-      if (options.allow_any) return result;
-      return {SigV4Failure::kIncompleteSignature,
-              "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' "
-              "parameters.",
-              ""};
-    }
-    amz_date = std::string(req.Header("x-amz-date"));
-    if (amz_date.empty()) {
-      // Fall back to the Date header only when no X-Amz-Date was sent.
-      if (options.allow_any) return result;
-      return {
-          SigV4Failure::kIncompleteSignature,
-          "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-          ""};
-    }
-  } else {
-    // Presigned form: X-Amz-Algorithm, X-Amz-Credential, ... in the query string.
-    std::string credential;
-    for (auto& [k, v] : http::ParseForm(req.Query())) {
-      if (k == "X-Amz-Credential")
-        credential = v;
-      else if (k == "X-Amz-SignedHeaders")
-        f.signed_headers = v;
-      else if (k == "X-Amz-Signature")
-        f.signature = v;
-      else if (k == "X-Amz-Date")
-        amz_date = v;
-    }
-    if (credential.empty()) {
-      if (options.allow_any) return result;
-      return {SigV4Failure::kMissingAuthentication, "Missing Authentication Token", ""};
-    }
-    query_form = true;
-    if (!ParseCredential(credential, f) || f.signature.empty() || amz_date.empty()) {
-      if (options.allow_any) return result;
-      return {SigV4Failure::kIncompleteSignature, "Incomplete presigned query parameters.", ""};
+    out.amz_date = *converted;
+  }
+  if (out.amz_date.empty()) {
+    result = Refuse(
+        SigV4Failure::kIncompleteSignature,
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+    return false;
+  }
+  return true;
+}
+
+// Parses the presigned form (X-Amz-Credential, ... in the query string).
+bool ParseQueryAuth(const http::Request& req, ParsedAuth& out, SigV4Result& result) {
+  AuthFields& f = out.fields;
+  std::string credential;
+  for (auto& [k, v] : http::ParseForm(req.Query())) {
+    if (k == "X-Amz-Credential")
+      credential = v;
+    else if (k == "X-Amz-SignedHeaders")
+      f.signed_headers = v;
+    else if (k == "X-Amz-Signature")
+      f.signature = v;
+    else if (k == "X-Amz-Date")
+      out.amz_date = v;
+  }
+  if (credential.empty()) {
+    result = Refuse(SigV4Failure::kMissingAuthentication, "Missing Authentication Token");
+    return false;
+  }
+  out.query_form = true;
+  if (!ParseCredential(credential, f) || f.signature.empty() || out.amz_date.empty()) {
+    result = Refuse(SigV4Failure::kIncompleteSignature, "Incomplete presigned query parameters.");
+    return false;
+  }
+  return true;
+}
+
+// The rules AWS applies to SignedHeaders: host and the request date must be signed, and so must
+// every x-amz-* header sent (otherwise e.g. X-Amz-Target could be changed after signing).
+std::optional<SigV4Result> CheckSignedHeaders(const http::Request& req, const ParsedAuth& p) {
+  std::vector<std::string_view> names;
+  std::string_view sh = p.fields.signed_headers;
+  for (size_t start = 0; start <= sh.size();) {
+    size_t semi = sh.find(';', start);
+    names.push_back(sh.substr(start, semi == std::string_view::npos ? sh.npos : semi - start));
+    if (semi == std::string_view::npos) break;
+    start = semi + 1;
+  }
+  auto is_signed = [&](std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  const std::string& key = p.fields.access_key;
+  if (!is_signed("host")) {
+    return Refuse(SigV4Failure::kIncompleteSignature,
+                  "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", key);
+  }
+  // The presigned form carries its date in the (always signed) query string.
+  if (!p.query_form) {
+    const bool date_signed =
+        req.HasHeader("x-amz-date") ? is_signed("x-amz-date") : is_signed("date");
+    if (!date_signed) {
+      return Refuse(SigV4Failure::kIncompleteSignature,
+                    "'X-Amz-Date' or 'Date' must be a 'SignedHeader' in the AWS Authorization.",
+                    key);
     }
   }
+  std::vector<std::string_view> missing;
+  for (const auto& [name, value] : req.headers) {
+    if (name.rfind("x-amz-", 0) != 0 || is_signed(name)) continue;
+    if (std::find(missing.begin(), missing.end(), name) == missing.end()) missing.push_back(name);
+  }
+  if (!missing.empty()) {
+    std::string unsigned_names;
+    for (std::string_view name : missing) {
+      if (!unsigned_names.empty()) unsigned_names += ", ";
+      unsigned_names += name;
+    }
+    return Refuse(
+        SigV4Failure::kIncompleteSignature,
+        "There were headers present in the request which were not signed: " + unsigned_names + ".",
+        key);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+SigV4Result VerifySigV4(const http::Request& req, const SigV4Options& options, int64_t now,
+                        std::string_view expected_service) {
+  SigV4Result result;
+  ParsedAuth parsed;
+  std::string_view auth = req.Header("authorization");
+  const bool parsed_ok = auth.empty() ? ParseQueryAuth(req, parsed, result)
+                                      : ParseHeaderAuth(req, auth, parsed, result);
+  // Loopback dev mode: anything unsigned, malformed or signed with an unknown key is let in.
+  if (!parsed_ok) return options.allow_any ? SigV4Result{} : result;
+  const AuthFields& f = parsed.fields;
   result.access_key = f.access_key;
   auto it = options.keys.find(f.access_key);
+  if (it == options.keys.end() && options.allow_any) return result;
+  if (auto weak = CheckSignedHeaders(req, parsed)) return *weak;
   if (it == options.keys.end()) {
-    if (options.allow_any) return result;
-    return {SigV4Failure::kUnrecognizedClient,
-            "The security token included in the request is invalid.", f.access_key};
+    return Refuse(SigV4Failure::kUnrecognizedClient,
+                  "The security token included in the request is invalid.", f.access_key);
   }
-  auto when = ParseAmzDate(amz_date);
+  if (!expected_service.empty() && f.service != expected_service) {
+    return Refuse(
+        SigV4Failure::kInvalidSignature,
+        "Credential should be scoped to correct service: '" + std::string(expected_service) + "'. ",
+        f.access_key);
+  }
+  auto when = ParseAmzDate(parsed.amz_date);
   if (!when) {
-    return {SigV4Failure::kIncompleteSignature, "X-Amz-Date must be in ISO8601 basic format.",
-            f.access_key};
+    return Refuse(SigV4Failure::kIncompleteSignature, "X-Amz-Date must be in ISO8601 basic format.",
+                  f.access_key);
   }
   if (*when < now - options.max_skew_seconds || *when > now + options.max_skew_seconds) {
-    return {SigV4Failure::kInvalidSignature,
-            "Signature expired: " + amz_date + " is now earlier than the allowed skew of " +
-                std::to_string(options.max_skew_seconds / 60) + " minutes.",
-            f.access_key};
+    return Refuse(SigV4Failure::kInvalidSignature,
+                  "Signature expired: " + parsed.amz_date +
+                      " is now earlier than the allowed skew of " +
+                      std::to_string(options.max_skew_seconds / 60) + " minutes.",
+                  f.access_key);
   }
-  std::string expected = ComputeSignature(req, f, it->second, amz_date, query_form);
+  std::string expected = ComputeSignature(req, f, it->second, parsed.amz_date, parsed.query_form);
   if (!ConstantTimeEquals(expected, f.signature)) {
-    return {SigV4Failure::kInvalidSignature,
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your AWS Secret Access Key and signing method. Consult the service "
-            "documentation for details.",
-            f.access_key};
+    return Refuse(SigV4Failure::kInvalidSignature,
+                  "The request signature we calculated does not match the signature you "
+                  "provided. Check your AWS Secret Access Key and signing method. Consult the "
+                  "service documentation for details.",
+                  f.access_key);
   }
   return result;
 }

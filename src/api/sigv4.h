@@ -34,8 +34,13 @@ struct SigV4Result {
   bool ok() const { return failure == SigV4Failure::kNone; }
 };
 
-// Verifies the Authorization header (or the X-Amz-* query form) of `req`.
-SigV4Result VerifySigV4(const http::Request& req, const SigV4Options& options, int64_t now_seconds);
+// Verifies the Authorization header (or the X-Amz-* query form) of `req` as AWS does: `host` and
+// the request date (X-Amz-Date, or Date without it) must be signed, every x-amz-* header sent
+// must be signed, and, when `expected_service` is not empty, the credential scope must name that
+// service (the API's signing name: "events", "sqs", ...). With options.allow_any (loopback dev
+// mode) only signatures by a known key are checked at all.
+SigV4Result VerifySigV4(const http::Request& req, const SigV4Options& options, int64_t now_seconds,
+                        std::string_view expected_service = {});
 
 // AWS exception name for a failure (e.g. "InvalidSignatureException").
 std::string_view SigV4FailureName(SigV4Failure f);

@@ -53,6 +53,10 @@ struct ServerOptions {
   size_t max_body_bytes = 2 << 20;
   size_t max_header_bytes = 64 << 10;
   int idle_timeout_seconds = 120;
+  // Client connections held open at once. At the bound (or when accept() runs out of file
+  // descriptors) the connection idle the longest is closed to make room; if none is idle the new
+  // one is closed. The soft RLIMIT_NOFILE is raised to the hard limit at Start.
+  size_t max_client_connections = 10000;
 };
 
 class Server {

@@ -92,6 +92,26 @@ TEST(HttpServerTest, MalformedRequestGets400) {
   server->Stop();
 }
 
+TEST(HttpServerTest, LongestIdleConnectionIsEvictedAtTheBound) {
+  auto server =
+      NewServer({.host = "127.0.0.1", .port = 0, .io_threads = 1, .max_client_connections = 2});
+  ASSERT_TRUE(server->Start([](Request&&, Responder r) { r(Response::Text(200, "ok")); }).ok());
+  RawClient first(server->port());
+  // A served keep-alive connection becomes idle again and is the oldest idle one.
+  first.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(first.ReadResponse().find("200 OK"), std::string::npos);
+  RawClient second(server->port());
+  second.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(second.ReadResponse().find("200 OK"), std::string::npos);
+  RawClient third(server->port());  // at the bound: `first` makes room
+  third.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(third.ReadResponse().find("200 OK"), std::string::npos);
+  EXPECT_EQ(first.ReadResponse(), "");  // closed by the server (EOF, within the 5 s recv timeout)
+  second.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(second.ReadResponse().find("200 OK"), std::string::npos);
+  server->Stop();
+}
+
 TEST(FormTest, ParsesAndDecodes) {
   auto f = ParseForm("Action=SendMessage&MessageBody=hello+world%21&Empty=&Flag");
   ASSERT_EQ(f.size(), 4u);

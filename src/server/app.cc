@@ -163,7 +163,8 @@ class AppImpl final : public App {
     http_ = http::NewServer({.host = config_.listen_host,
                              .port = config_.listen_port,
                              .io_threads = config_.io_threads,
-                             .max_body_bytes = config_.EffectiveMaxBodyBytes()});
+                             .max_body_bytes = config_.EffectiveMaxBodyBytes(),
+                             .max_client_connections = config_.max_client_connections});
     BP_RETURN_IF_ERROR(http_->Start([this](http::Request&& req, http::Responder respond) {
       frontend_->Handle(std::move(req), std::move(respond));
     }));

@@ -36,10 +36,11 @@ serve flags (a JSON config file may set the same keys; flags win):
   --config FILE            JSON file with any of: listen, data_dir, region, account,
                            access_keys [{"id","secret"}], master_key_file, admin_token,
                            log_level, io_threads, max_body_bytes, max_event_bytes,
-                           allow_http_endpoints, require_signatures, replay_events_per_second,
-                           archive_sweep_seconds, ca_file, postgres, limits {max_buses,
-                           max_rules_per_bus, max_targets_per_rule, max_connections,
-                           max_destinations, max_pattern_length (2048, at most 4096)},
+                           allow_http_endpoints, require_signatures, max_client_connections,
+                           replay_events_per_second, archive_sweep_seconds, ca_file, postgres,
+                           limits {max_buses, max_rules_per_bus, max_targets_per_rule,
+                           max_connections, max_destinations,
+                           max_pattern_length (2048, at most 4096)},
                            egress_allow [..], egress_allow_private, max_payload_bytes,
                            max_pending_deliveries, max_store_bytes,
                            cloudformation_noop_types [TYPE...], ssm_parameters {NAME: VALUE}
@@ -64,6 +65,9 @@ serve flags (a JSON config file may set the same keys; flags win):
                            the 12-digit account (and organization id) of access key ID;
                            repeatable. Such keys may only call PutEvents, to buses whose policy
                            (PutPermission) allows their account.
+  --max-client-connections N
+                           HTTP client connections held open at once (default 10000); at the
+                           bound the longest-idle connection is closed to admit a new one
   --allow-http-endpoints true|false
                            allow http:// destinations (default: true on loopback only)
   --ca-file FILE           extra CA certificates for HTTPS destinations
@@ -228,6 +232,9 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
     } else if (k == "max_event_bytes") {
       BP_ASSIGN_OR_RETURN(int64_t n, num(1024, 16 << 20));
       c.max_event_bytes = static_cast<size_t>(n);
+    } else if (k == "max_client_connections") {
+      BP_ASSIGN_OR_RETURN(int64_t n, num(1, 10000000));
+      c.max_client_connections = static_cast<size_t>(n);
     } else if (k == "allow_http_endpoints") {
       if (!val.is_bool()) return Status::Validation("allow_http_endpoints must be a boolean");
       c.allow_http_endpoints = val.as_bool() ? 1 : 0;
@@ -374,6 +381,11 @@ StatusOr<Config> ParseServeFlags(int argc, char** argv) {
     } else if (flag == "--key-account") {
       BP_ASSIGN_OR_RETURN(auto v, need());
       BP_RETURN_IF_ERROR(AddKeyAccount(v, c));
+    } else if (flag == "--max-client-connections") {
+      BP_ASSIGN_OR_RETURN(auto v, need());
+      int64_t n;
+      BP_RETURN_IF_ERROR(ParseInt(flag, v, 1, 10000000, &n));
+      c.max_client_connections = static_cast<size_t>(n);
     } else if (flag == "--allow-http-endpoints") {
       BP_ASSIGN_OR_RETURN(auto v, need());
       if (v != "true" && v != "false")

@@ -120,6 +120,26 @@ TEST(ConfigTest, HardeningFlagsAndKeys) {
   EXPECT_FALSE(Parse({"--egress-allow-private", "maybe"}).ok());
   EXPECT_FALSE(Parse({"--max-payload-bytes", "10"}).ok());
   EXPECT_FALSE(Parse({"--max-store-bytes", "-1"}).ok());
+TEST(ConfigTest, MaxClientConnections) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->max_client_connections, 10000u);
+  c = Parse({"--max-client-connections", "64"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->max_client_connections, 64u);
+  // Distinct from --max-connections (the EventBridge connection limit).
+  EXPECT_EQ(c->limits.max_connections, Parse({})->limits.max_connections);
+  std::string path = ::testing::TempDir() + "bp_config_mcc.json";
+  {
+    std::ofstream f(path);
+    f << R"({"max_client_connections": 12})";
+  }
+  c = Parse({"--config", path});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->max_client_connections, 12u);
+  std::remove(path.c_str());
+  EXPECT_FALSE(Parse({"--max-client-connections", "0"}).ok());
+  EXPECT_FALSE(Parse({"--max-client-connections", "many"}).ok());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 One server per test class; every test uses its own resource names so tests are independent.
 """
 
+import functools
 import json
 import threading
 import unittest
@@ -77,9 +78,9 @@ class ControlPlaneCase(unittest.TestCase):
 
 class EventBusTest(ControlPlaneCase):
     def test_create_describe_delete(self):
-        out = self.events.create_event_bus(Name="bus-a", Description="first bus")
+        out = harness.call(self.events, "CreateEventBus", Name="bus-a", Description="first bus")
         self.assertEqual(out["EventBusArn"], BUS_ARN % "bus-a")
-        d = self.events.describe_event_bus(Name="bus-a")
+        d = harness.call(self.events, "DescribeEventBus", outputs=("Description",), Name="bus-a")
         self.assertEqual(d["Name"], "bus-a")
         self.assertEqual(d["Arn"], BUS_ARN % "bus-a")
         self.assertEqual(d["Description"], "first bus")
@@ -92,11 +93,13 @@ class EventBusTest(ControlPlaneCase):
         self.events.delete_event_bus(Name="bus-a")
 
     def test_update_event_bus(self):
-        self.events.create_event_bus(Name="upd", Description="old")
-        out = self.events.update_event_bus(Name="upd", Description="new")
+        harness.call(self.events, "CreateEventBus", Name="upd", Description="old")
+        out = harness.call(self.events, "UpdateEventBus", Name="upd", Description="new")
         self.assertEqual(out["Arn"], BUS_ARN % "upd")
-        self.assertEqual(self.events.describe_event_bus(Name="upd")["Description"], "new")
-        self.assertAwsError(self.events.update_event_bus, "ResourceNotFoundException", Name="nobus")
+        described = harness.call(self.events, "DescribeEventBus", outputs=("Description",), Name="upd")
+        self.assertEqual(described["Description"], "new")
+        self.assertAwsError(functools.partial(harness.call, self.events, "UpdateEventBus"),
+                            "ResourceNotFoundException", Name="nobus")
 
     def test_default_bus(self):
         d = self.events.describe_event_bus()
@@ -155,8 +158,8 @@ class EventBusTest(ControlPlaneCase):
         self.assertAwsError(self.raw.create_event_bus, "ValidationException", Name="has space")
         self.assertAwsError(self.raw.create_event_bus, "ValidationException", Name="b" * 257)
         self.events.create_event_bus(Name="b" * 256)
-        self.assertAwsError(self.raw.create_event_bus, "ValidationException", Name="desc-long",
-                            Description="d" * 513)
+        self.assertAwsError(functools.partial(harness.call, self.raw, "CreateEventBus"),
+                            "ValidationException", Name="desc-long", Description="d" * 513)
         self.assertAwsError(self.raw.create_event_bus, "ValidationException", Name="partner",
                             EventSourceName="aws.partner/example.com/123/source")
         self.assertAwsError(self.raw.list_event_buses, "ValidationException", Limit=0)

@@ -91,7 +91,7 @@ class SecretsNeverLeakTest(DeliveryFixture):
             self.api("DescribeApiDestination", {"Name": d["Name"]})
         for rule in ("ak-rule", "basic-rule", "oauth-rule"):
             self.api("ListTargetsByRule", {"Rule": rule})
-        if shutil.which("aws"):
+        if harness.have_aws_cli():
             self.cli("events", "list-connections")
             for c in listed["Connections"]:
                 self.cli("events", "describe-connection", "--name", c["Name"])

@@ -39,6 +39,33 @@ def sign(endpoint_host, body, target, key_id, secret, when, service="events", re
     return headers
 
 
+def sign_headers(headers, body, key_id, secret, when, signed, service="events",
+                 region="us-east-1", date_header=None):
+    """Signs POST / over exactly the header names in `signed` (lower case), as a client that
+    leaves some headers out of SignedHeaders would; returns the headers with Authorization.
+    `headers` holds what is sent; with date_header the request is dated by Date, not X-Amz-Date."""
+    day = when.strftime("%Y%m%d")
+    amz_date = when.strftime("%Y%m%dT%H%M%SZ")
+    headers = dict(headers)
+    if date_header:
+        headers["date"] = when.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    else:
+        headers["x-amz-date"] = amz_date
+    names = sorted(signed)
+    canonical = "\n".join(["POST", "/", "", "".join("%s:%s\n" % (n, headers.get(n, "")) for n in names),
+                           ";".join(names), hashlib.sha256(body).hexdigest()])
+    scope = "%s/%s/%s/aws4_request" % (day, region, service)
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (day, region, service, "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+                                % (key_id, scope, ";".join(names), signature))
+    return headers
+
+
 class SignedServerCase(unittest.TestCase):
     listen = "127.0.0.1:0"
     server_args = ("--require-signatures", "--access-key", "%s:%s" % (KEY_ID, SECRET))
@@ -149,6 +176,97 @@ class NonLoopbackListenerTest(SignedServerCase):
         # A public address (TEST-NET-1): loopback would be refused by the egress policy here.
         events.create_api_destination(Name="nl-https", ConnectionArn=conn["ConnectionArn"],
                                       InvocationEndpoint="https://192.0.2.1:9/x", HttpMethod="POST")
+
+
+class SignedHeadersTest(SignedServerCase):
+    """What AWS requires of SignedHeaders and the credential scope (issue 14): host and the date
+    signed, every x-amz-* header signed, the scope naming the API's service."""
+
+    listen = "0.0.0.0:0"
+    server_args = ("--access-key", "%s:%s" % (KEY_ID, SECRET))
+
+    def send(self, target, payload, signed, service="events", date_header=False, extra=None,
+             content_type="application/x-amz-json-1.1"):
+        body = json.dumps(payload).encode()
+        headers = {"host": "127.0.0.1:%d" % self.server.port, "content-type": content_type,
+                   "x-amz-target": target}
+        headers.update(extra or {})
+        when = datetime.datetime.now(datetime.timezone.utc)
+        signed_headers = sign_headers(headers, body, KEY_ID, SECRET, when, signed, service=service,
+                                      date_header=date_header)
+        status, hdrs, data = harness.http_request(self.server, "POST", "/", body, signed_headers)
+        return status, json.loads(data) if data else {}
+
+    def assertRefused(self, result, code, message):
+        status, body = result
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["__type"], code, body)
+        self.assertEqual(body.get("message"), message, body)
+
+    def bus_names(self):
+        events = harness.client(self.server, access_key=KEY_ID, secret_key=SECRET)
+        return [b["Name"] for b in events.list_event_buses()["EventBuses"]]
+
+    def test_everything_signed_is_accepted(self):
+        status, body = self.send("AWSEvents.ListEventBuses", {},
+                                 ["content-type", "host", "x-amz-date", "x-amz-target"])
+        self.assertEqual(status, 200, body)
+
+    def test_host_must_be_signed(self):
+        self.assertRefused(self.send("AWSEvents.ListEventBuses", {},
+                                     ["content-type", "x-amz-date", "x-amz-target"]),
+                           "IncompleteSignatureException",
+                           "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+
+    def test_date_must_be_signed(self):
+        self.assertRefused(self.send("AWSEvents.ListEventBuses", {},
+                                     ["content-type", "host", "x-amz-target"]),
+                           "IncompleteSignatureException",
+                           "'X-Amz-Date' or 'Date' must be a 'SignedHeader' in the AWS Authorization.")
+
+    def test_date_header_instead_of_x_amz_date(self):
+        status, body = self.send("AWSEvents.ListEventBuses", {},
+                                 ["content-type", "date", "host", "x-amz-target"], date_header=True)
+        self.assertEqual(status, 200, body)
+
+    def test_unsigned_target_cannot_switch_the_operation(self):
+        # A signature over a harmless call must not carry another operation in an unsigned
+        # X-Amz-Target.
+        self.assertRefused(self.send("AWSEvents.CreateEventBus", {"Name": "switched"},
+                                     ["content-type", "host", "x-amz-date"]),
+                           "IncompleteSignatureException",
+                           "There were headers present in the request which were not signed: "
+                           "x-amz-target.")
+        self.assertNotIn("switched", self.bus_names())
+
+    def test_every_x_amz_header_must_be_signed(self):
+        self.assertRefused(self.send("AWSEvents.ListEventBuses", {},
+                                     ["content-type", "host", "x-amz-date", "x-amz-target"],
+                                     extra={"x-amz-security-token": "t"}),
+                           "IncompleteSignatureException",
+                           "There were headers present in the request which were not signed: "
+                           "x-amz-security-token.")
+
+    def test_scope_must_name_the_service_called(self):
+        everything = ["content-type", "host", "x-amz-date", "x-amz-target"]
+        self.assertRefused(self.send("AWSEvents.ListEventBuses", {}, everything, service="sqs"),
+                           "InvalidSignatureException",
+                           "Credential should be scoped to correct service: 'events'. ")
+        self.assertRefused(self.send("AmazonSQS.ListQueues", {}, everything, service="events",
+                                     content_type="application/x-amz-json-1.0"),
+                           "InvalidSignatureException",
+                           "Credential should be scoped to correct service: 'sqs'. ")
+        status, body = self.send("AmazonSQS.ListQueues", {}, everything, service="sqs",
+                                 content_type="application/x-amz-json-1.0")
+        self.assertEqual(status, 200, body)
+
+    def test_sdk_clients_still_work(self):
+        events = harness.client(self.server, access_key=KEY_ID, secret_key=SECRET)
+        self.assertIn("default", [b["Name"] for b in events.list_event_buses()["EventBuses"]])
+        sqs = harness.client(self.server, "sqs", access_key=KEY_ID, secret_key=SECRET)
+        url = sqs.create_queue(QueueName="signed-q")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="m")
+        self.assertEqual(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"], "m")
 
 
 class LoopbackDevModeTest(unittest.TestCase):
