@@ -165,7 +165,11 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
 
   SigV4Options sig = options_.sigv4;
   sig.allow_any = sig.allow_any && req.remote_is_loopback;
-  SigV4Result auth = VerifySigV4(req, sig, clock_.NowSeconds(), is_sqs ? "sqs" : "events");
+  std::string_view signing_name = service    ? std::string_view(service->signing_name)
+                                  : is_pipes ? "pipes"
+                                  : is_sqs   ? "sqs"
+                                             : "events";
+  SigV4Result auth = VerifySigV4(req, sig, clock_.NowSeconds(), signing_name);
   if (!auth.ok()) {
     log::Info("api", "request rejected by SigV4",
               {{"error", std::string(SigV4FailureName(auth.failure))},

@@ -33,6 +33,8 @@ struct FrontendOptions {
 // whether a request is its own (checked before SQS, whose Query form would also match), `handle`
 // runs it after SigV4 verification, `error` renders a refusal in the protocol's error shape.
 struct ServiceRoute {
+  // The SigV4 signing name the credential scope must carry ("cloudformation", ...).
+  std::string signing_name;
   std::function<bool(const http::Request&)> accepts;
   std::function<void(http::Request&&, std::string request_id, http::Responder)> handle;
   std::function<http::Response(std::string_view code, std::string_view message, int status,
