@@ -52,9 +52,11 @@ import re, sys
 def load(path):
     b = {}
     for line in open(path):
-        m = re.match(r'bridgeport_ingestion_to_invocation_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        # One series per destination: sum them bucket by bucket.
+        m = re.match(r'bridgeport_ingestion_to_invocation_seconds_bucket\{(?:[^}]*,)?le="([^"]+)"\} (\S+)', line)
         if m:
-            b[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = float(m.group(2))
+            le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
+            b[le] = b.get(le, 0) + float(m.group(2))
     return b
 a, b = load(sys.argv[1]), load(sys.argv[2])
 les = sorted(b)

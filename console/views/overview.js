@@ -15,10 +15,12 @@ function counts(obj) {
   return entries.map(([k, v]) => h('span', { class: 'pill' }, `${k}: ${v}`));
 }
 
-function latency(l) {
+// Percentile pills of one latency summary ({p50_ms, p90_ms, p99_ms, count}); `keys` picks which.
+function latency(l, keys = ['p50', 'p90', 'p99']) {
   const f = (v) => (v === null || v === undefined ? '—' : `${v} ms`);
-  return [h('span', { class: 'pill' }, `p50 ${f(l.p50_ms)}`), h('span', { class: 'pill' }, `p90 ${f(l.p90_ms)}`),
-    h('span', { class: 'pill' }, `p99 ${f(l.p99_ms)}`), h('span', { class: 'muted' }, ` (${l.count} samples)`)];
+  l = l || { count: 0 };
+  return [...keys.map((k) => h('span', { class: 'pill', dataset: { testid: k } }, `${k} ${f(l[k + '_ms'])}`)),
+    h('span', { class: 'muted' }, ` (${l.count} samples)`)];
 }
 
 function destinationCard(d, connections) {
@@ -40,6 +42,11 @@ function destinationCard(d, connections) {
       h('dt', {}, 'In flight'), h('dd', {}, String(d.inflight)),
       h('dt', {}, 'Attempts'), h('dd', {}, counts(d.attempts)),
       h('dt', {}, 'Failures'), h('dd', {}, counts(d.failures)),
+      h('dt', {}, 'Attempt duration'),
+      h('dd', { dataset: { testid: 'attempt-latency' } }, latency((d.latency || {}).attempt)),
+      h('dt', {}, 'Ingestion to first attempt'),
+      h('dd', { dataset: { testid: 'first-attempt-latency' } },
+        latency((d.latency || {}).ingestion_to_invocation, ['p50', 'p99'])),
       h('dt', {}, 'Endpoint'), h('dd', {}, `${d.HttpMethod} ${d.InvocationEndpoint}`)));
   requestAnimationFrame(() => rateChart(canvas, d.starts_per_second, d.limit_per_second));
   return card;
@@ -52,8 +59,8 @@ export default async function overview(root) {
     root.replaceChildren(
       h('section', { class: 'summary' },
         h('div', { class: 'card' }, h('h4', {}, 'Deliveries finished'), counts(inv)),
-        h('div', { class: 'card' }, h('h4', {}, 'Attempt duration'), latency(o.latency.attempt)),
-        h('div', { class: 'card' }, h('h4', {}, 'Ingestion to first attempt'), latency(o.latency.ingestion_to_invocation))),
+        h('div', { class: 'card' }, h('h4', {}, 'Attempt duration (all destinations)'), latency(o.latency.attempt)),
+        h('div', { class: 'card' }, h('h4', {}, 'Ingestion to first attempt (all destinations)'), latency(o.latency.ingestion_to_invocation))),
       h('h2', {}, 'API destinations'),
       o.destinations.length ? h('section', { class: 'grid' }, o.destinations.map((d) => destinationCard(d, o.connections)))
         : h('p', { class: 'muted' }, 'No API destinations yet.'),

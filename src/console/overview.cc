@@ -25,16 +25,29 @@ Series ByDestination(metrics::Registry& m, const std::string& name, std::string_
   return out;
 }
 
-json::object Percentiles(metrics::Registry& m, const std::string& name) {
-  // Same bounds as the engine's histograms (GetHistogram returns the existing series).
-  auto& h = m.GetHistogram(name, "", {}, metrics::LatencyBuckets());
-  std::vector<uint64_t> cum;
+// Percentiles of the series of histogram `name` whose destination label is `dest`, or of all
+// its series summed when `dest` is empty (the server-wide figure). Every series uses the
+// engine's LatencyBuckets, so their cumulative counts add bucket by bucket.
+json::object Percentiles(metrics::Registry& m, const std::string& name,
+                         const std::string* dest = nullptr) {
+  const std::vector<double> b = metrics::LatencyBuckets();
+  std::vector<uint64_t> cum(b.size() + 1, 0);
   double sum = 0;
   uint64_t count = 0;
-  h.Snapshot(&cum, &sum, &count);
+  for (const auto& [labels, h] : m.Histograms(name)) {
+    if (dest && metrics::LabelValue(labels, "destination") != *dest) continue;
+    if (h->bounds() != b) continue;  // not one of the engine's series
+    std::vector<uint64_t> c;
+    double s = 0;
+    uint64_t n = 0;
+    h->Snapshot(&c, &s, &n);
+    for (size_t i = 0; i < cum.size() && i < c.size(); ++i) cum[i] += c[i];
+    sum += s;
+    count += n;
+  }
   json::object out;
   out["count"] = count;
-  out["mean_ms"] = count ? sum / static_cast<double>(count) * 1000 : 0.0;
+  out["mean_ms"] = count ? std::round(sum / static_cast<double>(count) * 1e5) / 100 : 0.0;
   for (auto [label, q] : {std::pair{"p50_ms", 0.5}, {"p90_ms", 0.9}, {"p99_ms", 0.99}}) {
     if (count == 0) {
       out[label] = nullptr;
@@ -44,7 +57,6 @@ json::object Percentiles(metrics::Registry& m, const std::string& name) {
     double rank = q * static_cast<double>(count);
     size_t i = 0;
     while (i < cum.size() && static_cast<double>(cum[i]) < rank) ++i;
-    const auto& b = h.bounds();
     if (i >= b.size()) {
       out[label] = b.back() * 1000;  // beyond the last bound: report the bound
       continue;
@@ -121,6 +133,11 @@ json::array ConsoleServiceImpl::Destinations() {
     d["attempts"] = counts(attempts[name]);
     d["failures"] = counts(failures[name]);
     d["breaker_opened"] = static_cast<int64_t>(breaker[name][""]);
+    json::object lat;
+    lat["attempt"] = Percentiles(m, "bridgeport_attempt_duration_seconds", &name);
+    lat["ingestion_to_invocation"] =
+        Percentiles(m, "bridgeport_ingestion_to_invocation_seconds", &name);
+    d["latency"] = std::move(lat);
     json::array starts, limits;
     int64_t last_second = 0;
     if (auto it = history_.find(name); it != history_.end()) {

@@ -20,15 +20,7 @@ std::string LaneFor(const registry::TargetRoute& target) {
   return "api/" + target.resource_name;
 }
 
-EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)) {
-  ingest_to_invocation_ =
-      &d_.metrics->GetHistogram("bridgeport_ingestion_to_invocation_seconds",
-                                "Time from PutEvents acceptance to the start of the first attempt",
-                                {}, metrics::LatencyBuckets());
-  attempt_duration_ =
-      &d_.metrics->GetHistogram("bridgeport_attempt_duration_seconds",
-                                "Duration of delivery attempts", {}, metrics::LatencyBuckets());
-}
+EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)) {}
 
 EngineImpl::~EngineImpl() { Stop(); }
 
@@ -153,6 +145,17 @@ Lane& EngineImpl::GetLane(const std::string& key) {
   std::string_view kind(key.data(), key.find('/'));
   lane->resource = key.substr(key.find('/') + 1);
   lane->kind = kind == "api" ? LaneKind::kApi : kind == "sqs" ? LaneKind::kQueue : LaneKind::kBus;
+  // Per-lane latency series, labelled with the API destination; queue and bus lanes share the
+  // unlabelled series. The server-wide figure is the sum of all series.
+  metrics::Labels by_dest;
+  if (lane->kind == LaneKind::kApi) by_dest = {{"destination", lane->resource}};
+  lane->attempt_duration = &d_.metrics->GetHistogram(
+      "bridgeport_attempt_duration_seconds", "Duration of delivery attempts, by API destination",
+      by_dest, metrics::LatencyBuckets());
+  lane->ingest_to_invocation = &d_.metrics->GetHistogram(
+      "bridgeport_ingestion_to_invocation_seconds",
+      "Time from PutEvents acceptance to the start of the first attempt, by API destination",
+      by_dest, metrics::LatencyBuckets());
   if (lane->kind == LaneKind::kApi) {
     int rate = 300;
     if (auto dest = d_.registry->FindDestination(lane->resource))

@@ -100,7 +100,7 @@ void EngineImpl::StartAttempt(Lane& lane, const TaskRef& ref) {
   }
   attempt->start_wall_us = d_.clock->NowMicros();
   if (attempt->task.retries == 0 && !attempt->task.oauth_resend) {
-    ingest_to_invocation_->Observe(std::max<double>(
+    lane.ingest_to_invocation->Observe(std::max<double>(
         0, (attempt->start_wall_us / 1000.0 - attempt->task.ingestion_ms) / 1000.0));
   }
   switch (lane.kind) {
@@ -306,7 +306,7 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
     log::Warn("delivery", "egress policy refused a delivery",
               {{"destination", dest_name}, {"error", result.error}});
   }
-  attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
+  lane.attempt_duration->Observe(static_cast<double>(result.duration_us) / 1e6);
   Outcome outcome = Classify(result, a.policy);
   int64_t now_ms = d_.clock->NowMillis();
   int64_t now_mono = d_.clock->MonotonicMicros();

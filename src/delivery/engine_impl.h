@@ -150,8 +150,6 @@ class EngineImpl final : public DeliveryEngine {
   std::map<std::string, std::shared_ptr<StartHistory>> histories_;  // GUARDED_BY(histories_mu_)
 
   // Hot metrics.
-  metrics::Histogram* ingest_to_invocation_ = nullptr;
-  metrics::Histogram* attempt_duration_ = nullptr;
   std::map<std::string, metrics::Counter*, std::less<>> invocations_;
   // Cluster hand-over: per lane, the sequence numbers of the last AdoptLane and when.
   struct Adopted {

@@ -77,6 +77,9 @@ struct Lane {
   metrics::Counter* starts = nullptr;           // attempts started through the limiter (API lanes)
   std::shared_ptr<StartHistory> start_history;  // the same starts per second (API lanes)
   std::map<std::string, metrics::Counter*> attempts_by_result;  // cached series
+  // Latency series labelled with this lane's resource, looked up once when the lane is made.
+  metrics::Histogram* attempt_duration = nullptr;
+  metrics::Histogram* ingest_to_invocation = nullptr;
   // Pipe calls share the lane's limiter; starts alternate between them and `ready` tasks.
   std::deque<std::shared_ptr<PendingPipeCall>> pipe_calls;
   bool pipe_turn = false;

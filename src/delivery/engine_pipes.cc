@@ -219,7 +219,7 @@ void EngineImpl::OnPipeCallDone(const std::string& lane_key, std::shared_ptr<Pen
   total_inflight_--;
   if (HasWork(lane)) active_.insert(&lane);
   Attempts(lane, ResultClass(result)).Inc();
-  attempt_duration_->Observe(static_cast<double>(result.duration_us) / 1e6);
+  lane.attempt_duration->Observe(static_cast<double>(result.duration_us) / 1e6);
   bool ok =
       result.kind == HttpResult::Kind::kResponse && result.status >= 200 && result.status < 300;
   int64_t now_mono = d_.clock->MonotonicMicros();

@@ -123,6 +123,16 @@ std::vector<std::pair<std::string, double>> Registry::Values(const std::string& 
   return out;
 }
 
+std::vector<std::pair<std::string, const Histogram*>> Registry::Histograms(
+    const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, const Histogram*>> out;
+  auto it = families_.find(name);
+  if (it == families_.end()) return out;
+  for (auto& [labels, h] : it->second.histograms) out.emplace_back(labels, h.get());
+  return out;
+}
+
 std::string LabelValue(std::string_view rendered, std::string_view key) {
   // Walks k="v" pairs; values escape \\, \" and \n as RenderLabels writes them.
   size_t i = rendered.empty() ? 0 : 1;

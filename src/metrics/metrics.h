@@ -70,6 +70,9 @@ class Registry {
   // The current value of every counter or gauge series of `name`, keyed by its rendered label
   // set (see RenderLabels); empty for an unknown name or a histogram. Collectors are not run.
   std::vector<std::pair<std::string, double>> Values(const std::string& name);
+  // Every histogram series of `name`, keyed by its rendered label set; empty for an unknown name.
+  // The pointers stay valid for the registry's lifetime (series are never removed).
+  std::vector<std::pair<std::string, const Histogram*>> Histograms(const std::string& name);
 
  private:
   enum class Kind { kCounter, kGauge, kHistogram };

@@ -28,6 +28,24 @@ TEST(MetricsTest, RendersCountersGaugesHistograms) {
   EXPECT_NE(text.find("bridgeport_attempt_duration_seconds_count 3"), std::string::npos);
 }
 
+TEST(MetricsTest, HistogramsListsEverySeriesOfAName) {
+  Registry r;
+  r.GetHistogram("lat", "Latency", {{"destination", "a"}}, {0.1, 1}).Observe(0.05);
+  r.GetHistogram("lat", "Latency", {{"destination", "b"}}, {0.1, 1}).Observe(0.5);
+  auto series = r.Histograms("lat");
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(LabelValue(series[0].first, "destination"), "a");
+  EXPECT_EQ(LabelValue(series[1].first, "destination"), "b");
+  std::vector<uint64_t> cum;
+  double sum = 0;
+  uint64_t count = 0;
+  series[1].second->Snapshot(&cum, &sum, &count);
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(cum[0], 0u);
+  EXPECT_TRUE(r.Histograms("nope").empty());
+  EXPECT_TRUE(r.Histograms("lat_total").empty());
+}
+
 TEST(MetricsTest, ValuesAndLabelValue) {
   Registry r;
   r.GetCounter("starts_total", "Starts", {{"destination", "a,\"b\""}}).Inc(4);

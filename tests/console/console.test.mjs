@@ -41,6 +41,18 @@ test('overview shows a destination\'s start rate near its limit, live', async ()
   // Updated at least every second: the displayed backlog changes between two reads 1.5 s apart.
   await new Promise((r) => setTimeout(r, 1500));
   assert.notEqual(await card.locator('dd').first().innerText(), backlog);
+  // Per-destination latency percentiles: attempt p50/p90/p99 and ingestion-to-first-attempt
+  // p50/p99, with numbers once attempts have finished.
+  const attemptLat = card.locator('[data-testid=attempt-latency]');
+  await waitFor('attempt percentiles', async () =>
+    /p50 [\d.]+ ms/.test(await attemptLat.innerText()) ? true : null, 10000, 250);
+  const lat = await attemptLat.innerText();
+  assert.match(lat, /p50 [\d.]+ ms.*p90 [\d.]+ ms.*p99 [\d.]+ ms/s);
+  const p = (re, s) => Number(re.exec(s)[1]);
+  assert.ok(p(/p50 ([\d.]+) ms/, lat) <= p(/p99 ([\d.]+) ms/, lat), lat);
+  const firstLat = await card.locator('[data-testid=first-attempt-latency]').innerText();
+  assert.match(firstLat, /p50 [\d.]+ ms.*p99 [\d.]+ ms/s);
+  assert.doesNotMatch(firstLat, /p90/);
   await b.shot('overview', true);
 
   // Destination view: settings, connection, delivery log with attempt details (secrets masked).

@@ -9,6 +9,7 @@ import unittest
 
 import harness
 from delivery_util import DeliveryFixture, event_ids_seen, max_in_window
+from sink import Sink
 
 V1 = "/_bridgeport/v1"
 
@@ -209,6 +210,54 @@ class ConsoleApiTest(DeliveryFixture):
         harness.wait_until(lambda: self.events.describe_connection(Name="steady-conn")[
             "ConnectionState"] == "AUTHORIZED", 10)
         self.assertEqual(admin(self.server, "POST", "/connections/nope/deauthorize")[0], 404)
+
+    def test_overview_latency_percentiles_per_destination(self):
+        """Two destinations, one answering at once and one after 250 ms: each reports its own
+        attempt and ingestion-to-first-attempt percentiles; the server-wide figure sums both."""
+        slow_sink = Sink()
+        self.addCleanup(slow_sink.stop)
+        slow_sink.set_default({"status": 200, "body": "", "delay_ms": 250})
+        p = self.pipeline("quick", pattern={"source": ["quick.test"]})
+        slow = self.destination("slow", p["conn"], sink=slow_sink)
+        self.rule("slow-rule", {"source": ["slow.test"]})
+        self.target("slow-rule", slow)
+        self.put([{"n": i} for i in range(6)], source="quick.test")
+        self.put([{"n": i} for i in range(4)], source="slow.test")
+        self.sink.wait_for(6)
+        slow_sink.wait_for(4)
+
+        def latencies():
+            _, o = admin(self.server, "GET", "/overview")
+            by = {d["Name"]: d["latency"] for d in o["destinations"]}
+            done = by["quick"]["attempt"]["count"] == 6 and by["slow"]["attempt"]["count"] == 4
+            return (o, by) if done else None
+        o, by = harness.wait_until(latencies, 15)
+        for name, n in (("quick", 6), ("slow", 4)):
+            lat = by[name]
+            self.assertEqual(lat["ingestion_to_invocation"]["count"], n, lat)
+            for key in ("p50_ms", "p90_ms", "p99_ms"):
+                self.assertIsInstance(lat["attempt"][key], (int, float), lat)
+            self.assertLessEqual(lat["attempt"]["p50_ms"], lat["attempt"]["p90_ms"])
+            self.assertLessEqual(lat["attempt"]["p90_ms"], lat["attempt"]["p99_ms"])
+            first = lat["ingestion_to_invocation"]
+            self.assertLessEqual(first["p50_ms"], first["p99_ms"])
+            self.assertGreaterEqual(first["p50_ms"], 0)
+        # The sink waits 250 ms before answering: every slow attempt lasts at least that (bucket
+        # interpolation may place a percentile anywhere inside the bucket holding 250 ms, whose
+        # lower bound is above 100 ms), and the quick destination's median stays well below it.
+        self.assertGreaterEqual(by["slow"]["attempt"]["p50_ms"], 100, by["slow"])
+        self.assertGreaterEqual(by["slow"]["attempt"]["mean_ms"], 250, by["slow"])
+        self.assertLess(by["quick"]["attempt"]["p50_ms"], 100, by["quick"])
+        self.assertLess(by["quick"]["attempt"]["p50_ms"], by["slow"]["attempt"]["p50_ms"])
+        # Server-wide: the sum of the per-destination series.
+        self.assertEqual(o["latency"]["attempt"]["count"], 10)
+        self.assertEqual(o["latency"]["ingestion_to_invocation"]["count"], 10)
+        # The metrics endpoint carries the destination label on both histograms.
+        _, _, text = harness.http_request(self.server, "GET", "/metrics", None, {})
+        text = text.decode() if isinstance(text, bytes) else text
+        self.assertIn('bridgeport_attempt_duration_seconds_count{destination="slow"} 4', text)
+        self.assertIn('bridgeport_ingestion_to_invocation_seconds_count{destination="quick"} 6',
+                      text)
 
     def test_browser_requests_are_protected(self):
         host = "127.0.0.1:%d" % self.server.port
