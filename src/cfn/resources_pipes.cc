@@ -96,8 +96,9 @@ StatusOr<Physical> CreatePipe(const ProviderEnv& env, const std::string& name,
   }
   BP_ASSIGN_OR_RETURN(json::object created, env.pipes->CreatePipe(name, body));
   (void)created;
-  auto settled = Settle(env, name);
-  StatusOr<Physical> p = settled.ok() ? PipePhysical(name, *settled) : settled.status();
+  StatusOr<json::object> settled = Settle(env, name);
+  StatusOr<Physical> p =
+      settled.ok() ? PipePhysical(name, *settled) : StatusOr<Physical>(settled.status());
   if (!p.ok()) {
     // The engine only deletes what was created; a pipe left in CREATE_FAILED goes now.
     (void)DeleteAndWait(env, name);

@@ -116,7 +116,8 @@ def policy_stack(stack, principal="111122223333", with_statement=True):
             "Properties": {
                 "EventBusName": {"Ref": "SharedBus1A2B3C4D"},
                 "StatementId": "allow-org",
-                "Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+                "Statement": {"Effect": "Allow",
+                              "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
                               "Action": "events:PutEvents",
                               "Resource": {"Fn::GetAtt": ["SharedBus1A2B3C4D", "Arn"]}},
             },
@@ -201,7 +202,7 @@ class PipeStackTest(StackTestCase):
         failed = [e for e in self.events(stack) if e["LogicalResourceId"] == "OrdersPipe5D0E8C3F"
                   and e["ResourceStatus"] == "CREATE_FAILED"]
         self.assertEqual(len(failed), 1)
-        self.assertIn("BatchSize", failed[0].get("ResourceStatusReason", ""))
+        self.assertIn("batchsize", failed[0].get("ResourceStatusReason", "").lower())
         status, _, listed = raw_pipes_call(self.server, "GET", "/v1/pipes")
         self.assertEqual(listed.get("Pipes"), [])
 
@@ -224,16 +225,19 @@ class EventBusPolicyStackTest(StackTestCase):
         by_sid = {st["Sid"]: st for st in doc["Statement"]}
         self.assertEqual(sorted(by_sid), ["allow-org", "allow-partner"])
         bus_arn = events.describe_event_bus(Name=bus)["Arn"]
-        self.assertEqual(by_sid["allow-partner"]["Principal"], {"AWS": "arn:aws:iam::111122223333:root"})
+        self.assertEqual(by_sid["allow-partner"]["Principal"],
+                         {"AWS": "arn:aws:iam::111122223333:root"})
         self.assertEqual(by_sid["allow-partner"]["Resource"], bus_arn)
-        self.assertEqual(by_sid["allow-org"]["Principal"], {"AWS": "arn:aws:iam::444455556666:root"})
+        self.assertEqual(by_sid["allow-org"]["Principal"],
+                         {"AWS": "arn:aws:iam::444455556666:root"})
 
         # Update: one principal changes, the Statement-form policy goes away.
         self.deploy(stack, policy_stack(stack, principal="777788889999", with_statement=False))
         self.assertEqual(self.stack(stack)["StackStatus"], "UPDATE_COMPLETE")
         doc = self.policy(events, bus)
         self.assertEqual([st["Sid"] for st in doc["Statement"]], ["allow-partner"])
-        self.assertEqual(doc["Statement"][0]["Principal"], {"AWS": "arn:aws:iam::777788889999:root"})
+        self.assertEqual(doc["Statement"][0]["Principal"],
+                         {"AWS": "arn:aws:iam::777788889999:root"})
 
         # Deleting only the policies (the bus stays): the statement disappears from the bus.
         keep_bus = {"Resources": {"SharedBus1A2B3C4D": {"Type": "AWS::Events::EventBus",
