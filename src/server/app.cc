@@ -87,192 +87,185 @@ class AppImpl final : public App {
       return ValidateTargetInputJson(t);
     };
     ropts.queue_exists = [this](std::string_view arn) { return queues_->QueueExists(arn); };
-    ropts.validate_schedule =
-        [](std::string_view expression) {
-          return schedule::ScheduleExpression::Parse(expression).status();
-          BP_ASSIGN_OR_RETURN(egress_, MakeEgressPolicy(config_));
-          if (config_.listen_port != 0) egress_->SetSelf(config_.listen_host, config_.listen_port);
-          ropts.egress_refusal = [this](std::string_view url) -> std::optional<std::string> {
-            egress::Decision d = egress_->CheckUrl(url);
-            if (d.allowed()) return std::nullopt;
-            return d.Message();
-          };
-          registry::SecretSealer sealer;
-          sealer.seal = [this](std::string_view plain, std::string_view aad) {
-            return HexEncode(secret_box_->Seal(plain, aad));
-          };
-          sealer.open = [this](std::string_view sealed,
-                               std::string_view aad) -> StatusOr<std::string> {
-            auto raw = HexDecode(sealed);
-            if (!raw) return Status::Corruption("sealed secret is not hex");
-            return secret_box_->Open(*raw, aad);
-          };
-          BP_ASSIGN_OR_RETURN(registry_,
-                              registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
+    ropts.validate_schedule = [](std::string_view expression) {
+      return schedule::ScheduleExpression::Parse(expression).status();
+    };
+    BP_ASSIGN_OR_RETURN(egress_, MakeEgressPolicy(config_));
+    if (config_.listen_port != 0) egress_->SetSelf(config_.listen_host, config_.listen_port);
+    ropts.egress_refusal = [this](std::string_view url) -> std::optional<std::string> {
+      egress::Decision d = egress_->CheckUrl(url);
+      if (d.allowed()) return std::nullopt;
+      return d.Message();
+    };
+    registry::SecretSealer sealer;
+    sealer.seal = [this](std::string_view plain, std::string_view aad) {
+      return HexEncode(secret_box_->Seal(plain, aad));
+    };
+    sealer.open = [this](std::string_view sealed, std::string_view aad) -> StatusOr<std::string> {
+      auto raw = HexDecode(sealed);
+      if (!raw) return Status::Corruption("sealed secret is not hex");
+      return secret_box_->Open(*raw, aad);
+    };
+    BP_ASSIGN_OR_RETURN(registry_,
+                        registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
 
-          api::RegisterControlPlane(events_api_, *registry_);
-          if (!config_.postgres_url.empty()) {
-            BP_ASSIGN_OR_RETURN(
-                cluster_,
-                cluster::ClusterNode::Join({.url = config_.postgres_url,
-                                            .node_id = config_.node_id,
-                                            .lease_ms = config_.lease_ms,
-                                            .skew_allowance_ms = config_.clock_skew_allowance_ms}));
-          }
-          BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
-                                                            events_api_, egress_, cluster_.get()));
-
-          BP_RETURN_IF_ERROR(StartStackServices(sealer));
-          sqs_ = std::make_unique<api::sqs::SqsFrontend>(
-              *queues_, api::sqs::SqsContext{config_.region, config_.account});
-          api::FrontendOptions fopts;
-          fopts.region = config_.region;
-          fopts.account = config_.account;
-          fopts.sigv4.keys = config_.access_keys;
-          for (const auto& [id, a] : config_.key_accounts) {
-            fopts.key_accounts[id] = {a.account, a.organization};
-          }
-          fopts.dev_mode = config_.IsLoopback();
-          fopts.sigv4.allow_any = config_.IsLoopback() && config_.allow_unsigned_on_loopback;
-          fopts.admin_token = config_.admin_token;
-          api::FrontendHooks hooks;
-          AddStackRoutes(hooks);
-          hooks.sqs_accepts = [](const http::Request& r) {
-            return api::sqs::SqsFrontend::Accepts(r);
-          };
-          hooks.sqs_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
-            sqs_->Handle(std::move(r), std::move(id), std::move(respond));
-          };
-          pipes_api_ = std::make_unique<api::pipes::PipesFrontend>(data_plane_->Pipes());
-          hooks.pipes_accepts = [](const http::Request& r) {
-            return api::pipes::PipesFrontend::Accepts(r);
-          };
-          hooks.pipes_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
-            pipes_api_->Handle(std::move(r), id, std::move(respond));
-          };
-          hooks.metrics_text = [this] { return data_plane_->MetricsText(); };
-          hooks.not_ready_reason = [this]() -> std::optional<std::string> {
-            if (store_->Writable()) return std::nullopt;
-            return "store not writable: " + store_->GetHealth().reason;
-          };
-          hooks.store_available = [this] { return store_->Available(); };
-          hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
-            data_plane_->HandleAdmin(std::move(r), std::move(respond));
-          };
-          hooks.console_assets = [](http::Request&& r, http::Responder respond) {
-            console::ServeAsset(r, std::move(respond));
-          };
-          frontend_ = std::make_unique<api::Frontend>(fopts, events_api_, std::move(hooks),
-                                                      RealClock::Get());
-
-          http_ = http::NewServer({.host = config_.listen_host,
-                                   .port = config_.listen_port,
-                                   .io_threads = config_.io_threads,
-                                   .max_body_bytes = config_.EffectiveMaxBodyBytes(),
-                                   .max_client_connections = config_.max_client_connections});
-          BP_RETURN_IF_ERROR(http_->Start([this](http::Request&& req, http::Responder respond) {
-            frontend_->Handle(std::move(req), std::move(respond));
-          }));
-          // With port 0 the listener's port is known only now.
-          egress_->SetSelf(config_.listen_host, http_->port());
-          frontend_->SetReady(true);
-          log::Info("server", "listening",
-                    {{"address", config_.listen_host},
-                     {"port", static_cast<int>(http_->port())},
-                     {"data_dir", config_.data_dir},
-                     {"region", config_.region}});
-          return Status::Ok();
-        }
-
-    // Secrets Manager and the CloudFormation stack engine (their records sealed like connection
-    // secrets).
-    Status
-    StartStackServices(const registry::SecretSealer& sealer) {
-      secrets::Sealer seal{sealer.seal, sealer.open};
-      BP_ASSIGN_OR_RETURN(secret_store_,
-                          secrets::SecretStore::Open(*store_, RealClock::Get(),
-                                                     {config_.region, config_.account}, seal));
-      secrets_api_ = std::make_unique<secrets::SecretsApi>(*secret_store_);
-      cfn::StackEngineOptions copts;
-      copts.region = config_.region;
-      copts.account = config_.account;
-      copts.noop_types = config_.cloudformation_noop_types;
-      copts.ssm_parameters = config_.ssm_parameters;
-      BP_ASSIGN_OR_RETURN(stacks_, cfn::StackEngine::Open({.store = store_.get(),
-                                                           .clock = &RealClock::Get(),
-                                                           .events = &events_api_,
-                                                           .queues = queues_.get(),
-                                                           .secrets = secret_store_.get(),
-                                                           .pipes = &data_plane_->Pipes(),
-                                                           .sealer = seal},
-                                                          copts));
-      cfn_api_ = std::make_unique<cfn::CfnQueryApi>(*stacks_);
-      return Status::Ok();
+    api::RegisterControlPlane(events_api_, *registry_);
+    if (!config_.postgres_url.empty()) {
+      BP_ASSIGN_OR_RETURN(cluster_, cluster::ClusterNode::Join(
+                                        {.url = config_.postgres_url,
+                                         .node_id = config_.node_id,
+                                         .lease_ms = config_.lease_ms,
+                                         .skew_allowance_ms = config_.clock_skew_allowance_ms}));
     }
+    BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
+                                                      events_api_, egress_, cluster_.get()));
 
-    void AddStackRoutes(api::FrontendHooks & hooks) {
-      hooks.services.push_back(
-          {.signing_name = "cloudformation",
-           .accepts = [](const http::Request& r) { return cfn::CfnQueryApi::Accepts(r); },
-           .handle = [this](
-                         http::Request&& r, std::string id,
-                         http::Responder respond) { cfn_api_->Handle(r, id, std::move(respond)); },
-           .error = &cfn::CfnQueryApi::Error});
-      hooks.services.push_back(
-          {.signing_name = "secretsmanager",
-           .accepts = [](const http::Request& r) { return secrets::SecretsApi::Accepts(r); },
-           .handle = [this](http::Request&& r, std::string id,
-                            http::Responder respond) { secrets_api_->Handle(r, id, respond); },
-           .error = &secrets::SecretsApi::Error});
+    BP_RETURN_IF_ERROR(StartStackServices(sealer));
+    sqs_ = std::make_unique<api::sqs::SqsFrontend>(
+        *queues_, api::sqs::SqsContext{config_.region, config_.account});
+    api::FrontendOptions fopts;
+    fopts.region = config_.region;
+    fopts.account = config_.account;
+    fopts.sigv4.keys = config_.access_keys;
+    for (const auto& [id, a] : config_.key_accounts) {
+      fopts.key_accounts[id] = {a.account, a.organization};
     }
+    fopts.dev_mode = config_.IsLoopback();
+    fopts.sigv4.allow_any = config_.IsLoopback() && config_.allow_unsigned_on_loopback;
+    fopts.admin_token = config_.admin_token;
+    api::FrontendHooks hooks;
+    AddStackRoutes(hooks);
+    hooks.sqs_accepts = [](const http::Request& r) { return api::sqs::SqsFrontend::Accepts(r); };
+    hooks.sqs_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
+      sqs_->Handle(std::move(r), std::move(id), std::move(respond));
+    };
+    pipes_api_ = std::make_unique<api::pipes::PipesFrontend>(data_plane_->Pipes());
+    hooks.pipes_accepts = [](const http::Request& r) {
+      return api::pipes::PipesFrontend::Accepts(r);
+    };
+    hooks.pipes_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
+      pipes_api_->Handle(std::move(r), id, std::move(respond));
+    };
+    hooks.metrics_text = [this] { return data_plane_->MetricsText(); };
+    hooks.not_ready_reason = [this]() -> std::optional<std::string> {
+      if (store_->Writable()) return std::nullopt;
+      return "store not writable: " + store_->GetHealth().reason;
+    };
+    hooks.store_available = [this] { return store_->Available(); };
+    hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
+      data_plane_->HandleAdmin(std::move(r), std::move(respond));
+    };
+    hooks.console_assets = [](http::Request&& r, http::Responder respond) {
+      console::ServeAsset(r, std::move(respond));
+    };
+    frontend_ =
+        std::make_unique<api::Frontend>(fopts, events_api_, std::move(hooks), RealClock::Get());
 
-    uint16_t port() const override { return http_ ? http_->port() : 0; }
+    http_ = http::NewServer({.host = config_.listen_host,
+                             .port = config_.listen_port,
+                             .io_threads = config_.io_threads,
+                             .max_body_bytes = config_.EffectiveMaxBodyBytes(),
+                             .max_client_connections = config_.max_client_connections});
+    BP_RETURN_IF_ERROR(http_->Start([this](http::Request&& req, http::Responder respond) {
+      frontend_->Handle(std::move(req), std::move(respond));
+    }));
+    // With port 0 the listener's port is known only now.
+    egress_->SetSelf(config_.listen_host, http_->port());
+    frontend_->SetReady(true);
+    log::Info("server", "listening",
+              {{"address", config_.listen_host},
+               {"port", static_cast<int>(http_->port())},
+               {"data_dir", config_.data_dir},
+               {"region", config_.region}});
+    return Status::Ok();
+  }
 
-    void Stop() override {
-      if (stopped_) return;
-      stopped_ = true;
-      if (frontend_) frontend_->SetDraining(true);
-      if (http_) http_->Stop();  // no new requests; in-flight handlers finish
-      cfn_api_.reset();
-      stacks_.reset();  // the worker finishes its current resource call; recovery does the rest
-      if (cluster_) cluster_->Leave();       // hand the lanes over; nothing new starts here
-      if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts
-      pipes_api_.reset();
-      secrets_api_.reset();
-      data_plane_.reset();
-      sqs_.reset();
-      queues_.reset();
-      registry_.reset();
-      cluster_.reset();
-      secret_store_.reset();
-      store_.reset();
-    }
+  // Secrets Manager and the CloudFormation stack engine (their records sealed like connection
+  // secrets).
+  Status StartStackServices(const registry::SecretSealer& sealer) {
+    secrets::Sealer seal{sealer.seal, sealer.open};
+    BP_ASSIGN_OR_RETURN(secret_store_,
+                        secrets::SecretStore::Open(*store_, RealClock::Get(),
+                                                   {config_.region, config_.account}, seal));
+    secrets_api_ = std::make_unique<secrets::SecretsApi>(*secret_store_);
+    cfn::StackEngineOptions copts;
+    copts.region = config_.region;
+    copts.account = config_.account;
+    copts.noop_types = config_.cloudformation_noop_types;
+    copts.ssm_parameters = config_.ssm_parameters;
+    BP_ASSIGN_OR_RETURN(stacks_, cfn::StackEngine::Open({.store = store_.get(),
+                                                         .clock = &RealClock::Get(),
+                                                         .events = &events_api_,
+                                                         .queues = queues_.get(),
+                                                         .secrets = secret_store_.get(),
+                                                         .pipes = &data_plane_->Pipes(),
+                                                         .sealer = seal},
+                                                        copts));
+    cfn_api_ = std::make_unique<cfn::CfnQueryApi>(*stacks_);
+    return Status::Ok();
+  }
 
-   private:
-    const Config config_;
-    bool stopped_ = false;
-    std::optional<auth::SecretBox> secret_box_;
-    std::shared_ptr<egress::Policy> egress_;
-    std::unique_ptr<store::Store> store_;
-    std::unique_ptr<queue::QueueService> queues_;
-    std::unique_ptr<registry::Registry> registry_;
-    api::EventsApi events_api_;
-    std::unique_ptr<cluster::ClusterNode> cluster_;
-    std::unique_ptr<DataPlane> data_plane_;
-    std::unique_ptr<api::sqs::SqsFrontend> sqs_;
-    std::unique_ptr<api::pipes::PipesFrontend> pipes_api_;
-    std::unique_ptr<secrets::SecretStore> secret_store_;
-    std::unique_ptr<secrets::SecretsApi> secrets_api_;
-    std::unique_ptr<cfn::StackEngine> stacks_;
-    std::unique_ptr<cfn::CfnQueryApi> cfn_api_;
-    std::unique_ptr<api::Frontend> frontend_;
-    std::unique_ptr<http::Server> http_;
-  };
+  void AddStackRoutes(api::FrontendHooks& hooks) {
+    hooks.services.push_back(
+        {.signing_name = "cloudformation",
+         .accepts = [](const http::Request& r) { return cfn::CfnQueryApi::Accepts(r); },
+         .handle = [this](http::Request&& r, std::string id,
+                          http::Responder respond) { cfn_api_->Handle(r, id, std::move(respond)); },
+         .error = &cfn::CfnQueryApi::Error});
+    hooks.services.push_back(
+        {.signing_name = "secretsmanager",
+         .accepts = [](const http::Request& r) { return secrets::SecretsApi::Accepts(r); },
+         .handle = [this](http::Request&& r, std::string id,
+                          http::Responder respond) { secrets_api_->Handle(r, id, respond); },
+         .error = &secrets::SecretsApi::Error});
+  }
+
+  uint16_t port() const override { return http_ ? http_->port() : 0; }
+
+  void Stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    if (frontend_) frontend_->SetDraining(true);
+    if (http_) http_->Stop();  // no new requests; in-flight handlers finish
+    cfn_api_.reset();
+    stacks_.reset();  // the worker finishes its current resource call; recovery does the rest
+    if (cluster_) cluster_->Leave();       // hand the lanes over; nothing new starts here
+    if (data_plane_) data_plane_->Stop();  // delivery engine drains in-flight attempts
+    pipes_api_.reset();
+    secrets_api_.reset();
+    data_plane_.reset();
+    sqs_.reset();
+    queues_.reset();
+    registry_.reset();
+    cluster_.reset();
+    secret_store_.reset();
+    store_.reset();
+  }
+
+ private:
+  const Config config_;
+  bool stopped_ = false;
+  std::optional<auth::SecretBox> secret_box_;
+  std::shared_ptr<egress::Policy> egress_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<queue::QueueService> queues_;
+  std::unique_ptr<registry::Registry> registry_;
+  api::EventsApi events_api_;
+  std::unique_ptr<cluster::ClusterNode> cluster_;
+  std::unique_ptr<DataPlane> data_plane_;
+  std::unique_ptr<api::sqs::SqsFrontend> sqs_;
+  std::unique_ptr<api::pipes::PipesFrontend> pipes_api_;
+  std::unique_ptr<secrets::SecretStore> secret_store_;
+  std::unique_ptr<secrets::SecretsApi> secrets_api_;
+  std::unique_ptr<cfn::StackEngine> stacks_;
+  std::unique_ptr<cfn::CfnQueryApi> cfn_api_;
+  std::unique_ptr<api::Frontend> frontend_;
+  std::unique_ptr<http::Server> http_;
+};
 
 }  // namespace
 
-StatusOr<std::unique_ptr<App>>
-App::Start(const Config& config) {
+StatusOr<std::unique_ptr<App>> App::Start(const Config& config) {
   auto app = std::make_unique<AppImpl>(config);
   BP_RETURN_IF_ERROR(app->Init());
   return std::unique_ptr<App>(std::move(app));

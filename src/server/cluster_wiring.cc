@@ -97,7 +97,7 @@ class OwnedLanes final : public delivery::DeliveryEngine {
   }
   int64_t PendingDeliveries() const override { return engine_.PendingDeliveries(); }
   std::vector<int> RecentStarts(const std::string& destination, int64_t now_s,
-                                int seconds) const override {
+                                int seconds) override {
     return engine_.RecentStarts(destination, now_s, seconds);
   }
   void SubmitPipeCall(delivery::PipeCall call, delivery::PipeCallDone done) override {
