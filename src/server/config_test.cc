@@ -93,6 +93,8 @@ TEST(ConfigTest, EventSizeBodyLimitAndKeyAccounts) {
   EXPECT_EQ(c->max_event_bytes, 2048u);
   EXPECT_EQ(c->limits.max_pattern_length, 4096);
   std::remove(path.c_str());
+}
+
 TEST(ConfigTest, HardeningFlagsAndKeys) {
   auto d = Parse({});
   ASSERT_TRUE(d.ok());
@@ -120,6 +122,8 @@ TEST(ConfigTest, HardeningFlagsAndKeys) {
   EXPECT_FALSE(Parse({"--egress-allow-private", "maybe"}).ok());
   EXPECT_FALSE(Parse({"--max-payload-bytes", "10"}).ok());
   EXPECT_FALSE(Parse({"--max-store-bytes", "-1"}).ok());
+}
+
 TEST(ConfigTest, MaxClientConnections) {
   auto c = Parse({});
   ASSERT_TRUE(c.ok());
