@@ -59,6 +59,7 @@ std::vector<ResourceType> BuiltinResourceTypes(const std::set<std::string>& noop
   std::vector<ResourceType> out;
   AddEventsTypes(out);
   AddOtherTypes(out);
+  AddPipeTypes(out);
   for (const auto& type : noop_types) {
     bool known = false;
     for (const auto& t : out) known |= t.type == type;

@@ -16,12 +16,17 @@
 #include "queue/queue_service.h"
 #include "secrets/secret_store.h"
 
+namespace bp::pipes {
+class PipeService;
+}
+
 namespace bp::cfn {
 
 struct ProviderEnv {
   const api::EventsApi* events = nullptr;
   queue::QueueService* queues = nullptr;
   secrets::SecretStore* secrets = nullptr;
+  pipes::PipeService* pipes = nullptr;  // null: AWS::Pipes::Pipe fails with a clear reason
   std::string region, account;
   std::string base_url;  // "{scheme}://{host}" for queue URLs
 };
@@ -71,5 +76,7 @@ ResourceType RecordedType(std::string type, std::string arn_service, std::string
                           bool iam);
 void AddEventsTypes(std::vector<ResourceType>& out);
 void AddOtherTypes(std::vector<ResourceType>& out);
+// AWS::Pipes::Pipe and AWS::Events::EventBusPolicy.
+void AddPipeTypes(std::vector<ResourceType>& out);
 
 }  // namespace bp::cfn

@@ -283,10 +283,6 @@ void AddEventsTypes(std::vector<ResourceType>& out) {
                  .create = CreateArchive,
                  .update = UpdateArchive,
                  .remove = DeleteArchive});
-  // Bridgeport does not enforce resource policies: the statement is recorded, not applied.
-  ResourceType policy = RecordedType("AWS::Events::EventBusPolicy", "events", "policy", false);
-  policy.name_property = "StatementId";
-  out.push_back(std::move(policy));
 }
 
 }  // namespace bp::cfn

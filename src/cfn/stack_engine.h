@@ -27,6 +27,10 @@
 #include "secrets/secret_store.h"
 #include "store/store.h"
 
+namespace bp::pipes {
+class PipeService;
+}
+
 namespace bp::cfn {
 
 struct StackEngineOptions {
@@ -47,6 +51,7 @@ struct StackEngineDeps {
   const api::EventsApi* events = nullptr;
   queue::QueueService* queues = nullptr;
   secrets::SecretStore* secrets = nullptr;
+  pipes::PipeService* pipes = nullptr;
   secrets::Sealer sealer;
 };
 

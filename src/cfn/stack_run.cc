@@ -18,6 +18,7 @@ ProviderEnv StackEngine::Impl::Env(const std::string& base_url) const {
   env.events = deps_.events;
   env.queues = deps_.queues;
   env.secrets = deps_.secrets;
+  env.pipes = deps_.pipes;
   env.region = options_.region;
   env.account = options_.account;
   env.base_url = base_url.empty() ? "http://127.0.0.1:4010" : base_url;

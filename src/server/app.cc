@@ -198,6 +198,7 @@ class AppImpl final : public App {
                                                          .events = &events_api_,
                                                          .queues = queues_.get(),
                                                          .secrets = secret_store_.get(),
+                                                         .pipes = &data_plane_->Pipes(),
                                                          .sealer = seal},
                                                         copts));
     cfn_api_ = std::make_unique<cfn::CfnQueryApi>(*stacks_);
