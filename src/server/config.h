@@ -33,8 +33,8 @@ struct Config {
   std::string admin_token;
   std::string log_level = "info";
   int io_threads = 0;
-  size_t max_body_bytes = 0;         // 0: derived from max_event_bytes (EffectiveMaxBodyBytes)
-  size_t max_event_bytes = 1 << 20;  // PutEvents total entry size (SPEC §4)
+  size_t max_body_bytes = 0;              // 0: derived from max_event_bytes (EffectiveMaxBodyBytes)
+  size_t max_event_bytes = 1 << 20;       // PutEvents total entry size (SPEC §4)
   size_t max_client_connections = 10000;  // HTTP client connections held open at once
   // http:// API destinations and OAuth endpoints; defaults to true on a loopback listener.
   int allow_http_endpoints = -1;  // -1: decide from the listen address

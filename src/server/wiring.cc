@@ -59,10 +59,9 @@ class DataPlaneImpl final : public DataPlane {
     deps.clock = &RealClock::Get();
     // The payload cap defaults to the PutEvents size limit plus what an InputTemplate itself may
     // add: a template then never sends much more than one request could have brought in.
-    deps.max_payload_bytes =
-        config.max_payload_bytes > 0
-            ? config.max_payload_bytes
-            : config.max_event_bytes + transform::kMaxInputTemplateLength;
+    deps.max_payload_bytes = config.max_payload_bytes > 0
+                                 ? config.max_payload_bytes
+                                 : config.max_event_bytes + transform::kMaxInputTemplateLength;
     deps.bus_fanout = [this](const std::string& bus, const std::string& event, int64_t ingestion_ms,
                              int hops, store::WriteBatch& batch) {
       return ingest_->Fanout(bus, event, ingestion_ms, hops, batch);
@@ -298,7 +297,7 @@ class DataPlaneImpl final : public DataPlane {
     if (replays_) replays_->Stop();
     if (archives_) archives_->Stop();
     if (console_) console_->Stop();  // redrives hand tasks to the engine: stop them first
-    if (pipes_) pipes_->Stop();  // runners first: they wait on the engine
+    if (pipes_) pipes_->Stop();      // runners first: they wait on the engine
     if (engine_) engine_->Stop();
     http_.reset();  // completes in-flight transfers ("shutdown") after the engine stopped
     token_fetcher_.reset();
@@ -321,7 +320,7 @@ class DataPlaneImpl final : public DataPlane {
   std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<console::ConsoleService> console_;
   std::unique_ptr<delivery::DeliveryEngine> owned_lanes_;  // cluster mode: ingest's view
-  delivery::DeliveryEngine* enqueue_engine_ = nullptr;  // engine_, or owned_lanes_ in a cluster
+  delivery::DeliveryEngine* enqueue_engine_ = nullptr;     // engine_, or owned_lanes_ in a cluster
   std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<archive::ArchiveStore> archives_;
   std::unique_ptr<replay::ReplayService> replays_;
@@ -331,10 +330,12 @@ class DataPlaneImpl final : public DataPlane {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(
-    const Config& config, store::Store& store, registry::Registry& registry,
-    queue::QueueService& queues, api::EventsApi& api,
-    std::shared_ptr<const egress::Policy> egress, cluster::ClusterNode* cluster) {
+StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(const Config& config, store::Store& store,
+                                                      registry::Registry& registry,
+                                                      queue::QueueService& queues,
+                                                      api::EventsApi& api,
+                                                      std::shared_ptr<const egress::Policy> egress,
+                                                      cluster::ClusterNode* cluster) {
   auto dp = std::make_unique<DataPlaneImpl>();
   BP_RETURN_IF_ERROR(dp->Init(config, store, registry, queues, api, std::move(egress), cluster));
   return std::unique_ptr<DataPlane>(std::move(dp));
