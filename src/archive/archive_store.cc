@@ -159,7 +159,8 @@ Status ArchiveStore::Load() {
       }));
   BP_RETURN_IF_ERROR(error);
   // Exact counters: one pass over each archive's events.
-  for (auto& [name, a] : archives_) {
+  for (auto& entry : archives_) {
+    auto& a = entry.second;
     std::string begin = ArchivePrefix(a->id);
     BP_RETURN_IF_ERROR(store_.Scan(store::Family::kArchive, begin, store::PrefixEnd(begin),
                                    [&](std::string_view, std::string_view value) {

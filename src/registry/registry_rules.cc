@@ -16,8 +16,6 @@ using model::Validator;
 
 namespace {
 
-constexpr std::string_view kRoleArnPattern = "^arn:aws[a-z-]*:iam::\\d{12}:role\\/[\\w+=,.@/-]+$";
-
 Status RuleNotFound(const std::string& rule, const std::string& bus) {
   return Status::NotFound("Rule " + rule + " does not exist on EventBus " + bus + ".");
 }
