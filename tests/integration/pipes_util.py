@@ -113,5 +113,13 @@ class PipesFixture(DeliveryFixture):
                            message="%d of %d messages arrived" % (len(got), expected))
         return got
 
-    def pipe_deliveries(self, pipe, destination):
-        return self.deliveries(destination, pipe=pipe)
+    def pipe_deliveries(self, pipe, destination, count=None, timeout=15.0):
+        """The pipe's attempt records at `destination`, oldest first; with `count`, waits (bounded)
+        until there are at least that many: a record is written once the response is in, so
+        the sink may have seen a request before its record exists."""
+        if count is None:
+            return self.deliveries(destination, pipe=pipe)
+        return harness.wait_until(
+            lambda: (lambda d: d if len(d) >= count else None)(
+                self.deliveries(destination, pipe=pipe)), timeout,
+            message="fewer than %d attempt records of pipe %s" % (count, pipe))

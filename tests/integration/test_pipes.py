@@ -170,7 +170,7 @@ class PipesDataPlaneTest(PipesFixture):
                                         pipe="shaped"), 2)
         self.assertEqual(harness.metric(self.server, "bridgeport_pipe_records_enriched_total",
                                         pipe="shaped"), 2)
-        recs = self.pipe_deliveries("shaped", "hook")
+        recs = self.pipe_deliveries("shaped", "hook", count=2)
         self.assertEqual(len(recs), 2)
         self.assertTrue(all(r["pipe"] == "shaped" and r["pipe_role"] == "target" for r in recs))
         self.assertEqual(recs[0]["headers"]["x-api-key"], "***")
@@ -213,7 +213,7 @@ class PipesDataPlaneTest(PipesFixture):
         times = [r["monotonic"] for r in reqs]
         gaps = [b - a for a, b in zip(times, times[1:])]
         self.assertTrue(all(g >= 1.0 - JITTER for g in gaps), "gaps %r" % gaps)
-        recs = self.pipe_deliveries("pacer", "slow")
+        recs = self.pipe_deliveries("pacer", "slow", count=6)
         starts = [r["start_us"] / 1e6 for r in recs]
         self.assertEqual(len(starts), 6)
         self.assertLessEqual(max_in_window(starts, 0.98), 1, "starts %r" % starts)
@@ -236,7 +236,7 @@ class PipesDataPlaneTest(PipesFixture):
         reqs = self.sink.requests()
         self.assertEqual(len(reqs), 4)  # maxReceiveCount attempts per message
         self.wait_queue_empty(src_url)
-        recs = self.pipe_deliveries("failing", "flaky")
+        recs = self.pipe_deliveries("failing", "flaky", count=4)
         self.assertEqual({r["error_code"] for r in recs}, {"ERROR_FROM_TARGET"})
         self.assertEqual(harness.metric(self.server, "bridgeport_pipe_records_failed_total",
                                         pipe="failing", error_code="ERROR_FROM_TARGET"), 4)
