@@ -8,19 +8,7 @@
 
 namespace bp::delivery {
 
-std::string LaneFor(const registry::TargetRoute& target) {
-  switch (target.kind) {
-    case registry::TargetKind::kApiDestination:
-      return "api/" + target.resource_name;
-    case registry::TargetKind::kQueue:
-      return "sqs/" + target.resource_name;
-    case registry::TargetKind::kEventBus:
-      return "bus/" + target.resource_name;
-  }
-  return "api/" + target.resource_name;
-}
-
-EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)) {}
+EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)), seq_(d_.seq_stride, d_.seq_offset) {}
 
 EngineImpl::~EngineImpl() { Stop(); }
 
@@ -48,7 +36,7 @@ metrics::Counter& EngineImpl::Attempts(Lane& lane, const std::string& result_cla
   return *c;
 }
 
-uint64_t EngineImpl::NextSeq() { return next_seq_.fetch_add(d_.seq_stride); }
+uint64_t EngineImpl::NextSeq() { return seq_.Next(); }
 
 void EngineImpl::Post(std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(inbox_mu_);
@@ -73,8 +61,7 @@ void EngineImpl::Enqueue(std::vector<NewTask> tasks) {
 }
 
 Status EngineImpl::Recover() {
-  // Sequence numbers continue after the largest stored one, and never go below the clock so
-  // that a wiped store still yields increasing keys.
+  // Sequence numbers continue after the largest stored one (tasks::SeqAllocator).
   uint64_t max_seq = 0;
   size_t recovered = 0, cancelled = 0;
   int64_t now_ms = d_.clock->NowMillis();
@@ -110,11 +97,7 @@ Status EngineImpl::Recover() {
     Cancel(t, "target removed");
     ++cancelled;
   }
-  uint64_t floor = static_cast<uint64_t>(d_.clock->NowMicros()) * 16;
-  uint64_t first = std::max(max_seq + 1, floor);
-  uint64_t stride = std::max<uint64_t>(1, d_.seq_stride);
-  uint64_t aligned = first - first % stride + d_.seq_offset % stride;
-  next_seq_.store(aligned < first ? aligned + stride : aligned);
+  seq_.Seed(max_seq, d_.clock->NowMicros());
   log::Info(
       "delivery", "recovered pending deliveries",
       {{"tasks", static_cast<int64_t>(recovered)}, {"cancelled", static_cast<int64_t>(cancelled)}});

@@ -122,7 +122,7 @@ class EngineImpl final : public DeliveryEngine {
   std::vector<std::function<void()>> inbox_;  // GUARDED_BY(inbox_mu_)
   bool stopping_ = false;                     // GUARDED_BY(inbox_mu_)
   std::thread thread_;
-  std::atomic<uint64_t> next_seq_{0};
+  tasks::SeqAllocator seq_;  // seeded by Recover
   std::atomic<bool> stopped_{false};
   std::atomic<int64_t> pending_counted_{0};   // lane totals at the last UpdateGauges
   std::atomic<int64_t> pending_enqueued_{0};  // tasks enqueued since then

@@ -16,16 +16,20 @@
 
 #include "delivery/fake_http_client.h"
 #include "delivery/target_spec.h"
-#include "delivery/task_record.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "queue/queue_service.h"
+#include "tasks/task_record.h"
 
 namespace bp::delivery {
 namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
+using tasks::DecodeTask;
+using tasks::EncodeTask;
+using tasks::TaskKey;
+using tasks::TaskRecord;
 
 json::object J(std::string_view text) { return json::parse(text).as_object(); }
 

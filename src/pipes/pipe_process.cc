@@ -237,7 +237,7 @@ metrics::Counter& PipeRunner::Batches(std::string_view outcome) {
 Status PipeRunner::DeliverToBus(const std::vector<std::string>& inputs,
                                 const std::vector<std::string>& views) {
   store::WriteBatch wb;
-  std::vector<delivery::NewTask> tasks;
+  std::vector<tasks::NewTask> tasks;
   int64_t now_ms = d_.clock->NowMillis();
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (transform::KindOf(std::string_view(inputs[i]).substr(transform::SkipWs(inputs[i], 0))) !=

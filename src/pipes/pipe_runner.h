@@ -39,7 +39,7 @@ struct PipeDeps {
   const Clock* clock = nullptr;
   model::Partition partition;
   ResourceResolver resolver;
-  delivery::BusFanout bus_fanout;  // event bus targets: match and add tasks to a batch
+  tasks::BusRoute bus_fanout;  // event bus targets: match and add tasks to a batch
 };
 
 class PipeRunner {
