@@ -29,9 +29,12 @@ std::optional<tasks::NewTask> ToNewTask(registry::Registry& registry, std::strin
 }
 
 // Reads every stored task of `lanes` and hands each lane to the engine (DropLane first, so that
-// what the engine keeps is exactly what the store holds plus what arrives meanwhile).
-void AdoptLanes(store::Store& store, registry::Registry& registry, delivery::DeliveryEngine& engine,
-                const std::vector<std::string>& lanes) {
+// what the engine keeps is exactly what the store holds plus what arrives meanwhile). If the
+// store cannot be read the lanes stay dropped and the error goes back to the cluster node,
+// which gives them up and takes them again later: adopting a lane with only some of its tasks
+// would leave the rest undelivered until a restart.
+Status AdoptLanes(store::Store& store, registry::Registry& registry,
+                  delivery::DeliveryEngine& engine, const std::vector<std::string>& lanes) {
   for (const std::string& l : lanes) engine.DropLane(l);
   std::set<std::string> wanted(lanes.begin(), lanes.end());
   // A lane no target delivers through is taken to cancel what is left of it; tasks whose target
@@ -62,10 +65,11 @@ void AdoptLanes(store::Store& store, registry::Registry& registry, delivery::Del
                           return true;
                         });
   if (!s.ok()) {
-    // The lane stays ours; the next lost/regained lease or the restart re-reads it.
     log::Error("cluster", "cannot read the tasks of acquired lanes", {{"error", s.message()}});
+    return s;
   }
   for (const std::string& l : lanes) engine.AdoptLane(l, std::move(found[l]));
+  return Status::Ok();
 }
 
 class OwnedLanes final : public delivery::DeliveryEngine {
@@ -129,7 +133,7 @@ void RunClusterNode(cluster::ClusterNode& node, store::Store& store, registry::R
     return std::vector<std::string>(lanes.begin(), lanes.end());
   };
   hooks.lanes_acquired = [&store, &registry, &engine](const std::vector<std::string>& lanes) {
-    AdoptLanes(store, registry, engine, lanes);
+    return AdoptLanes(store, registry, engine, lanes);
   };
   hooks.lane_released = [&engine](const std::string& lane) { engine.DropLane(lane); };
   hooks.tasks_committed = [&node, &registry,
