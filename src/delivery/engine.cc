@@ -206,7 +206,7 @@ bool EngineImpl::LaneUsable(Lane& lane) {
                {"connection_state", std::string(registry::ConnectionStateName(conn->state))}});
   }
   lane.parked = parked;
-  if (parked && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS" &&
+  if (parked && conn->auth_type == registry::AuthType::kOAuthClientCredentials &&
       conn->state == registry::ConnectionState::kAuthorizing) {
     // Make sure a token fetch is under way.
     auto settings = registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {});
@@ -256,7 +256,7 @@ void EngineImpl::Dispatch(Lane& lane) {
     // An OAuth destination whose token is still being fetched waits without using its limit.
     auto dest = d_.registry->FindDestination(lane.resource);
     auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
-    if (conn && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
+    if (conn && conn->auth_type == registry::AuthType::kOAuthClientCredentials) {
       ConnectionAuth* ca =
           AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {}));
       if (ca && ca->cache().Get().kind == auth::Lookup::Kind::kPending) {
@@ -450,12 +450,12 @@ void EngineImpl::Sweep() {
         continue;
       }
       if (lane->parked) {
-        FailPermanent(a, "NO_PERMISSIONS",
+        FailPermanent(a, DeliveryErrorCode::kNoPermissions,
                       "The destination was inactive (connection not authorized) until the event "
                       "exceeded its MaximumEventAgeInSeconds.",
                       ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
       } else {
-        FailPermanent(a, "THROTTLING",
+        FailPermanent(a, DeliveryErrorCode::kThrottling,
                       "The event waited for the destination's rate limit beyond its "
                       "MaximumEventAgeInSeconds (bridgeport:throttle-expiry=age).",
                       ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/delivery_error_code.h"
 #include "common/status.h"
 #include "delivery/http_client.h"
 #include "http/server.h"
@@ -88,9 +89,9 @@ struct PipeCallResult {
   enum class Kind { kSuccess, kRetryable, kPermanent };
   Kind kind = Kind::kPermanent;
   int status = 0;
-  std::string body;           // response body (whole with keep_response_body, else <= 1 KiB)
-  std::string error_code;     // SPEC §9 ERROR_CODE; empty on success
-  std::string error_message;  // <= 1024 bytes
+  std::string body;  // response body (whole with keep_response_body, else <= 1 KiB)
+  DeliveryErrorCode error_code = DeliveryErrorCode::kNone;  // SPEC §9 ERROR_CODE
+  std::string error_message;                                // <= 1024 bytes
 };
 
 // Runs on the engine thread: must be cheap and must not call back into the engine synchronously.

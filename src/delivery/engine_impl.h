@@ -65,7 +65,7 @@ class EngineImpl final : public DeliveryEngine {
   std::optional<std::string> BuildPayload(Attempt& attempt);
   void OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result);
   void Succeed(Attempt& attempt, store::WriteBatch batch);
-  void FailPermanent(Attempt& attempt, std::string_view code, std::string message,
+  void FailPermanent(Attempt& attempt, DeliveryErrorCode code, std::string message,
                      ExhaustedRetryCondition exhausted, store::WriteBatch batch);
   void Cancel(const TaskRecord& task, std::string_view why);
   void RecordAttempt(Attempt& attempt, const HttpResult* result, std::string_view outcome,

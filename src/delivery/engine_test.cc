@@ -845,7 +845,7 @@ TEST_F(EngineTest, PipeCallsShareTheDestinationLimiter) {
   ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   PipeCallResult r = f.get();
   EXPECT_EQ(r.kind, PipeCallResult::Kind::kRetryable);
-  EXPECT_EQ(r.error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(r.error_code, DeliveryErrorCode::kErrorFromTarget);
 }
 
 }  // namespace

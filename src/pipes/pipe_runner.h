@@ -76,7 +76,8 @@ class PipeRunner {
     std::string ingestion;  // <aws.pipes.event.ingestion-time>
   };
   struct Failure {
-    std::string code, message;  // SPEC §9 ERROR_CODE and message
+    DeliveryErrorCode code = DeliveryErrorCode::kInternal;  // SPEC §9 ERROR_CODE
+    std::string message;
   };
 
   void Run();
