@@ -243,10 +243,14 @@ class NodeImpl final : public ClusterNode {
       if (hooks_.lane_released) hooks_.lane_released(l);
     }
     std::vector<std::string> acquired;
+    Status acquiring = Status::Ok();
     for (const std::string& l : want) {
       if (renewed.count(l)) continue;
       auto wait_ms = TryAcquire(l);
-      if (!wait_ms.ok()) return wait_ms.status();
+      if (!wait_ms.ok()) {
+        acquiring = wait_ms.status();  // the lanes taken so far are still handed over below
+        break;
+      }
       if (!*wait_ms) continue;
       int64_t now = MonoMicros();
       std::lock_guard<std::mutex> lock(mu_);
@@ -261,8 +265,27 @@ class NodeImpl final : public ClusterNode {
         if (!want.count(l)) hooks_.lane_released(l);
       }
     }
-    if (!acquired.empty() && hooks_.lanes_acquired) hooks_.lanes_acquired(acquired);
-    return Status::Ok();
+    if (!acquired.empty() && hooks_.lanes_acquired) {
+      Status handed = hooks_.lanes_acquired(acquired);
+      if (!handed.ok()) {
+        // Not owned until a later heartbeat takes them again (the lease row stays ours, so
+        // that is the next one) and their tasks can be read.
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          for (const std::string& l : acquired) {
+            held_.erase(l);
+            noted_.insert(l);
+          }
+        }
+        for (const std::string& l : acquired) {
+          if (hooks_.lane_released) hooks_.lane_released(l);
+        }
+        log::Warn("cluster", "acquired lanes given up until their tasks can be read",
+                  {{"lanes", static_cast<int64_t>(acquired.size())}, {"error", handed.message()}});
+        if (acquiring.ok()) acquiring = handed;
+      }
+    }
+    return acquiring;
   }
 
   // Takes `lane` if it is free or expired. Returns the start wait in ms, or nullopt if another

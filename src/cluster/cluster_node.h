@@ -43,8 +43,10 @@ struct ClusterHooks {
   std::function<void(std::vector<std::pair<std::string, std::string>> tasks)> tasks_committed;
   // Every lane the control plane currently delivers through.
   std::function<std::vector<std::string>()> lanes;
-  // This node now holds these lanes (attempts start once MayStart says so).
-  std::function<void(const std::vector<std::string>& lanes)> lanes_acquired;
+  // This node now holds these lanes (attempts start once MayStart says so). An error (their
+  // stored tasks could not be read) gives them up locally: they are not owned until a later
+  // heartbeat acquires them again and this hook succeeds, so no lane is held without its tasks.
+  std::function<Status(const std::vector<std::string>& lanes)> lanes_acquired;
   // This node no longer holds this lane.
   std::function<void(const std::string& lane)> lane_released;
   // Ownership or a start wait changed: re-evaluate MayStart.

@@ -3,9 +3,14 @@
 // A Status is either OK or an error code plus a human-readable message. The codes are chosen so
 // that the api/ layer can map each one to exactly one AWS exception name; modules never name AWS
 // exception strings themselves except through these codes.
+//
+// An error may also carry a typed detail: a module's finer kind of error (an SQS error kind, a
+// delivery error code) for callers that branch on it, so that nobody parses a message. The
+// detail's domain says whose enum its value belongs to; it is never part of message().
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +41,13 @@ enum class StatusCode {
 
 std::string_view StatusCodeName(StatusCode code);
 
+// Whose enum a Status detail's value is.
+enum class DetailDomain : uint8_t {
+  kNone = 0,
+  kQueue,     // queue::ErrorKind (queue/queue_errors.h)
+  kDelivery,  // DeliveryErrorCode (common/delivery_error_code.h)
+};
+
 class [[nodiscard]] Status {
  public:
   Status() = default;
@@ -60,11 +72,25 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   std::string ToString() const;
 
+  // The same error with a typed detail, e.g. `Status::Validation(m).WithDetail(domain, v)`.
+  Status WithDetail(DetailDomain domain, uint16_t value) && {
+    detail_domain_ = domain;
+    detail_value_ = value;
+    return std::move(*this);
+  }
+  // The detail's value if this is an error with a detail in `domain`.
+  std::optional<uint16_t> Detail(DetailDomain domain) const {
+    if (ok() || domain == DetailDomain::kNone || detail_domain_ != domain) return std::nullopt;
+    return detail_value_;
+  }
+
   // Marks a status as deliberately ignored.
   void IgnoreError() const {}
 
  private:
   StatusCode code_ = StatusCode::kOk;
+  DetailDomain detail_domain_ = DetailDomain::kNone;
+  uint16_t detail_value_ = 0;
   std::string message_;
 };
 

@@ -29,5 +29,17 @@ TEST(StatusTest, AssignOrReturnPropagates) {
   EXPECT_EQ(Quarter(3).status().message(), "odd");
 }
 
+TEST(StatusTest, DetailBelongsToItsDomainAndSurvivesCopies) {
+  Status s = Status::Validation("bad").WithDetail(DetailDomain::kQueue, 7);
+  EXPECT_EQ(s.code(), StatusCode::kValidation);
+  EXPECT_EQ(s.message(), "bad");  // the detail is not part of the message
+  EXPECT_EQ(s.Detail(DetailDomain::kQueue), 7);
+  EXPECT_FALSE(s.Detail(DetailDomain::kDelivery).has_value());
+  EXPECT_FALSE(s.Detail(DetailDomain::kNone).has_value());
+  StatusOr<int> carried = s;
+  EXPECT_EQ(carried.status().Detail(DetailDomain::kQueue), 7);
+  EXPECT_FALSE(Status::Validation("bad").Detail(DetailDomain::kQueue).has_value());
+}
+
 }  // namespace
 }  // namespace bp

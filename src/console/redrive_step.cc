@@ -83,7 +83,7 @@ bool Redriver::Step(RedriveJob& job, int64_t now_us) {
   if (finished) next.state = "COMPLETED";
   int64_t now_ms = d_.clock->NowMillis();
   next.updated_ms = now_ms;
-  std::vector<delivery::NewTask> tasks;
+  std::vector<tasks::NewTask> tasks;
   bool written = false;
   size_t taken_count = 0;
   if (!picked.empty()) {
@@ -94,7 +94,7 @@ bool Redriver::Step(RedriveJob& job, int64_t now_us) {
           next.skipped += picked.size() - msgs.size();
           for (const auto& m : msgs) {
             const auto& t = targets[m.seq];
-            delivery::TaskRecord task;
+            tasks::TaskRecord task;
             task.seq = d_.engine->NextSeq();
             task.bus = t->bus;
             task.rule = t->rule_name;
@@ -102,9 +102,9 @@ bool Redriver::Step(RedriveJob& job, int64_t now_us) {
             task.event_id = EventIdOf(m.body);
             task.ingestion_ms = now_ms;  // a new delivery: fresh retries and event age
             task.event_json = m.body;
-            auto record = std::make_shared<const std::string>(delivery::EncodeTask(task));
-            b.Put(store::Family::kTasks, delivery::TaskKey(task.seq), *record);
-            tasks.push_back({task.seq, delivery::LaneFor(*t), now_ms, 0,
+            auto record = std::make_shared<const std::string>(tasks::EncodeTask(task));
+            b.Put(store::Family::kTasks, tasks::TaskKey(task.seq), *record);
+            tasks.push_back({task.seq, tasks::LaneFor(*t), now_ms, 0,
                              static_cast<int32_t>(t->max_event_age_seconds), std::move(record)});
           }
           b.Put(store::Family::kMeta, "redrive/" + next.id, json::serialize(next.ToJson()));

@@ -8,19 +8,7 @@
 
 namespace bp::delivery {
 
-std::string LaneFor(const registry::TargetRoute& target) {
-  switch (target.kind) {
-    case registry::TargetKind::kApiDestination:
-      return "api/" + target.resource_name;
-    case registry::TargetKind::kQueue:
-      return "sqs/" + target.resource_name;
-    case registry::TargetKind::kEventBus:
-      return "bus/" + target.resource_name;
-  }
-  return "api/" + target.resource_name;
-}
-
-EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)) {}
+EngineImpl::EngineImpl(EngineDeps deps) : d_(std::move(deps)), seq_(d_.seq_stride, d_.seq_offset) {}
 
 EngineImpl::~EngineImpl() { Stop(); }
 
@@ -48,7 +36,7 @@ metrics::Counter& EngineImpl::Attempts(Lane& lane, const std::string& result_cla
   return *c;
 }
 
-uint64_t EngineImpl::NextSeq() { return next_seq_.fetch_add(d_.seq_stride); }
+uint64_t EngineImpl::NextSeq() { return seq_.Next(); }
 
 void EngineImpl::Post(std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(inbox_mu_);
@@ -73,8 +61,7 @@ void EngineImpl::Enqueue(std::vector<NewTask> tasks) {
 }
 
 Status EngineImpl::Recover() {
-  // Sequence numbers continue after the largest stored one, and never go below the clock so
-  // that a wiped store still yields increasing keys.
+  // Sequence numbers continue after the largest stored one (tasks::SeqAllocator).
   uint64_t max_seq = 0;
   size_t recovered = 0, cancelled = 0;
   int64_t now_ms = d_.clock->NowMillis();
@@ -110,11 +97,7 @@ Status EngineImpl::Recover() {
     Cancel(t, "target removed");
     ++cancelled;
   }
-  uint64_t floor = static_cast<uint64_t>(d_.clock->NowMicros()) * 16;
-  uint64_t first = std::max(max_seq + 1, floor);
-  uint64_t stride = std::max<uint64_t>(1, d_.seq_stride);
-  uint64_t aligned = first - first % stride + d_.seq_offset % stride;
-  next_seq_.store(aligned < first ? aligned + stride : aligned);
+  seq_.Seed(max_seq, d_.clock->NowMicros());
   log::Info(
       "delivery", "recovered pending deliveries",
       {{"tasks", static_cast<int64_t>(recovered)}, {"cancelled", static_cast<int64_t>(cancelled)}});
@@ -223,7 +206,7 @@ bool EngineImpl::LaneUsable(Lane& lane) {
                {"connection_state", std::string(registry::ConnectionStateName(conn->state))}});
   }
   lane.parked = parked;
-  if (parked && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS" &&
+  if (parked && conn->auth_type == registry::AuthType::kOAuthClientCredentials &&
       conn->state == registry::ConnectionState::kAuthorizing) {
     // Make sure a token fetch is under way.
     auto settings = registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {});
@@ -273,7 +256,7 @@ void EngineImpl::Dispatch(Lane& lane) {
     // An OAuth destination whose token is still being fetched waits without using its limit.
     auto dest = d_.registry->FindDestination(lane.resource);
     auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
-    if (conn && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
+    if (conn && conn->auth_type == registry::AuthType::kOAuthClientCredentials) {
       ConnectionAuth* ca =
           AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {}));
       if (ca && ca->cache().Get().kind == auth::Lookup::Kind::kPending) {
@@ -467,12 +450,12 @@ void EngineImpl::Sweep() {
         continue;
       }
       if (lane->parked) {
-        FailPermanent(a, "NO_PERMISSIONS",
+        FailPermanent(a, DeliveryErrorCode::kNoPermissions,
                       "The destination was inactive (connection not authorized) until the event "
                       "exceeded its MaximumEventAgeInSeconds.",
                       ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
       } else {
-        FailPermanent(a, "THROTTLING",
+        FailPermanent(a, DeliveryErrorCode::kThrottling,
                       "The event waited for the destination's rate limit beyond its "
                       "MaximumEventAgeInSeconds (bridgeport:throttle-expiry=age).",
                       ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());

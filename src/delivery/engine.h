@@ -18,13 +18,14 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/delivery_error_code.h"
 #include "common/status.h"
 #include "delivery/http_client.h"
-#include "delivery/task_record.h"
 #include "http/server.h"
 #include "registry/registry.h"
 #include "registry/settings.h"
 #include "store/store.h"
+#include "tasks/tasks.h"
 
 namespace bp::auth {
 class TokenFetcher;
@@ -38,26 +39,9 @@ class QueueService;
 
 namespace bp::delivery {
 
-// A task that ingest has made durable and hands over for delivery.
-struct NewTask {
-  uint64_t seq = 0;
-  std::string lane;
-  int64_t ingestion_ms = 0;
-  int64_t due_ms = 0;
-  int32_t max_age_s = 86400;  // the target's MaximumEventAgeInSeconds (parking expiry)
-  // The encoded TaskRecord as written, so a prompt first attempt need not read it back.
-  std::shared_ptr<const std::string> record;
-};
-
-// The lane (delivery queue) a target delivers through: "api/<destination>", "sqs/<queue arn>",
-// or "bus/<bus name>".
-std::string LaneFor(const registry::TargetRoute& target);
-
-// Re-puts an event on another bus (event-bus targets): adds the new tasks to `batch` and returns
-// them, to be enqueued after the batch commits.
-using BusFanout = std::function<StatusOr<std::vector<NewTask>>(
-    const std::string& bus, const std::string& event_json, int64_t ingestion_ms, int hops,
-    store::WriteBatch& batch)>;
+using tasks::BusRoute;
+using tasks::LaneFor;
+using tasks::NewTask;
 
 struct EngineDeps {
   store::Store* store = nullptr;
@@ -67,7 +51,7 @@ struct EngineDeps {
   HttpClient* http = nullptr;
   auth::TokenFetcher* token_fetcher = nullptr;
   const Clock* clock = nullptr;
-  BusFanout bus_fanout;
+  BusRoute bus_fanout;  // event-bus targets
   registry::DeliverySettings defaults;
   int64_t attempt_retention_seconds = 7 * 86400;
   // Cap on a built payload and on the expanded URL and headers of one attempt (INVALID_PARAMETER
@@ -105,29 +89,27 @@ struct PipeCallResult {
   enum class Kind { kSuccess, kRetryable, kPermanent };
   Kind kind = Kind::kPermanent;
   int status = 0;
-  std::string body;           // response body (whole with keep_response_body, else <= 1 KiB)
-  std::string error_code;     // SPEC §9 ERROR_CODE; empty on success
-  std::string error_message;  // <= 1024 bytes
+  std::string body;  // response body (whole with keep_response_body, else <= 1 KiB)
+  DeliveryErrorCode error_code = DeliveryErrorCode::kNone;  // SPEC §9 ERROR_CODE
+  std::string error_message;                                // <= 1024 bytes
 };
 
 // Runs on the engine thread: must be cheap and must not call back into the engine synchronously.
 using PipeCallDone = std::function<void(PipeCallResult)>;
 
-class DeliveryEngine {
+// The engine is the TaskSink ingest and the other task writers hand committed tasks to
+// (tasks/tasks.h): NextSeq, Enqueue and PendingDeliveries.
+class DeliveryEngine : public tasks::TaskSink {
  public:
   // Recovers pending tasks from the store and starts the engine thread.
   static StatusOr<std::unique_ptr<DeliveryEngine>> Start(EngineDeps deps);
-  virtual ~DeliveryEngine() = default;
+  ~DeliveryEngine() override = default;
 
-  // Unique, increasing sequence numbers for new tasks.
-  virtual uint64_t NextSeq() = 0;
-  virtual void Enqueue(std::vector<NewTask> tasks) = 0;
   // A connection was created, changed or deleted (called by the registry's listener; must not
   // call back into the registry synchronously).
   virtual void ConnectionChanged(const std::string& name) = 0;
-  // Deliveries waiting or in flight (ready, scheduled, parked), refreshed every 250 ms plus the
-  // tasks enqueued since: a cheap estimate for backpressure. Any thread.
-  virtual int64_t PendingDeliveries() const { return 0; }
+  // PendingDeliveries (TaskSink): deliveries waiting or in flight (ready, scheduled, parked),
+  // refreshed every 250 ms plus the tasks enqueued since. Any thread.
   // Cluster mode (engine_cluster.cc). The protocol when this node takes `lane`'s lease:
   // DropLane, then read the lane's tasks from the store, then AdoptLane with them. AdoptLane adds
   // the tasks not already pending (Enqueue may have added some meanwhile), and Enqueue ignores

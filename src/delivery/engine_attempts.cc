@@ -131,9 +131,8 @@ std::optional<std::string> EngineImpl::BuildPayload(Attempt& a) {
     perr = built.status();
   }
   auto de = transform::ParseDeliveryError(perr);
-  FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INTERNAL_ERROR",
-                de ? de->message : perr.message(), ExhaustedRetryCondition::kNone,
-                store::WriteBatch());
+  FailPermanent(a, de ? de->code : DeliveryErrorCode::kInternal, de ? de->message : perr.message(),
+                ExhaustedRetryCondition::kNone, store::WriteBatch());
   return std::nullopt;
 }
 
@@ -148,7 +147,7 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
       a.target->rule_tags);
   a.policy = PolicyFor(*a.target, a.settings);
   if (!a.destination || !a.connection) {
-    FailPermanent(a, "NO_RESOURCE",
+    FailPermanent(a, DeliveryErrorCode::kNoResource,
                   !a.destination
                       ? "API destination " + lane.resource + " does not exist."
                       : "The connection of API destination " + lane.resource + " does not exist.",
@@ -158,14 +157,15 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   // Authorization header.
   std::optional<transform::AuthHeader> auth_header;
   const auto& conn = *a.connection;
-  if (conn.authorization_type == "BASIC" || conn.authorization_type == "API_KEY") {
+  if (conn.auth_type == registry::AuthType::kBasic ||
+      conn.auth_type == registry::AuthType::kApiKey) {
     auth::StaticAuthParams p{conn.username, conn.password, conn.api_key_name, conn.api_key_value};
-    auto h =
-        auth::StaticAuthHeader(conn.authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
-                                                                  : auth::StaticAuthType::kApiKey,
-                               p);
+    auto h = auth::StaticAuthHeader(conn.auth_type == registry::AuthType::kBasic
+                                        ? auth::StaticAuthType::kBasic
+                                        : auth::StaticAuthType::kApiKey,
+                                    p);
     if (h) auth_header = transform::AuthHeader{h->first, h->second};
-  } else if (conn.authorization_type == "OAUTH_CLIENT_CREDENTIALS") {
+  } else if (conn.auth_type == registry::AuthType::kOAuthClientCredentials) {
     ConnectionAuth* ca = AuthFor(conn, a.settings);
     auth::Lookup lookup = ca->cache().Get();
     switch (lookup.kind) {
@@ -200,7 +200,7 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   if (!payload) return;
   auto http_params = HttpParametersFromJson(a.target->config);
   if (!http_params.ok()) {
-    FailPermanent(a, "INVALID_PARAMETER", http_params.status().message(),
+    FailPermanent(a, DeliveryErrorCode::kInvalidParameter, http_params.status().message(),
                   ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
@@ -209,7 +209,7 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
       auth_header, a.task.event_json, std::move(*payload), d_.max_payload_bytes);
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());
-    FailPermanent(a, de ? transform::DeliveryErrorCodeName(de->code) : "INVALID_PARAMETER",
+    FailPermanent(a, de ? de->code : DeliveryErrorCode::kInvalidParameter,
                   de ? de->message : spec.status().message(), ExhaustedRetryCondition::kNone,
                   store::WriteBatch());
     return;
@@ -248,8 +248,9 @@ void EngineImpl::StartQueueAttempt(Lane& lane, std::shared_ptr<Attempt> attempt,
   auto prepared = d_.queues->PrepareMessage(lane.resource, payload, {});
   if (!prepared.ok()) {
     bool missing = prepared.status().code() == StatusCode::kNotFound;
-    FailPermanent(a, missing ? "NO_RESOURCE" : "INVALID_PARAMETER", prepared.status().message(),
-                  ExhaustedRetryCondition::kNone, store::WriteBatch());
+    FailPermanent(a,
+                  missing ? DeliveryErrorCode::kNoResource : DeliveryErrorCode::kInvalidParameter,
+                  prepared.status().message(), ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
   store::WriteBatch b;
@@ -268,8 +269,9 @@ void EngineImpl::StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
   a.settings = d_.defaults;
   a.policy = PolicyFor(*a.target, a.settings);
   if (a.task.hops + 1 > 5) {
-    FailPermanent(a, "RESOURCE_LIMIT_EXCEEDED", "The event crossed more than 5 event buses.",
-                  ExhaustedRetryCondition::kNone, store::WriteBatch());
+    FailPermanent(a, DeliveryErrorCode::kResourceLimitExceeded,
+                  "The event crossed more than 5 event buses.", ExhaustedRetryCondition::kNone,
+                  store::WriteBatch());
     return;
   }
   store::WriteBatch b;
@@ -277,8 +279,8 @@ void EngineImpl::StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
       d_.bus_fanout(lane.resource, a.task.event_json, a.task.ingestion_ms, a.task.hops + 1, b);
   if (!tasks.ok()) {
     bool missing = tasks.status().code() == StatusCode::kNotFound;
-    FailPermanent(a, missing ? "NO_RESOURCE" : "INTERNAL_ERROR", tasks.status().message(),
-                  ExhaustedRetryCondition::kNone, store::WriteBatch());
+    FailPermanent(a, missing ? DeliveryErrorCode::kNoResource : DeliveryErrorCode::kInternal,
+                  tasks.status().message(), ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
   b.Delete(store::Family::kTasks, TaskKey(a.task.seq));
@@ -350,7 +352,8 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   bool is_auth_status =
       result.kind == HttpResult::Kind::kResponse && (result.status == 401 || result.status == 407);
   if (is_auth_status && a.connection) {
-    if (a.connection->authorization_type == "OAUTH_CLIENT_CREDENTIALS" && !a.task.oauth_resend) {
+    if (a.connection->auth_type == registry::AuthType::kOAuthClientCredentials &&
+        !a.task.oauth_resend) {
       // Drop the token and re-send once at once (it uses one retry, none if there are none).
       if (auto it = auth_.find(a.connection->name); it != auth_.end()) {
         it->second->cache().Invalidate(a.access_token);
@@ -369,7 +372,7 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
         AddReady(a.lane, a.ref, /*front=*/true);
         return;
       }
-    } else if (a.connection->authorization_type != "OAUTH_CLIENT_CREDENTIALS" &&
+    } else if (a.connection->auth_type != registry::AuthType::kOAuthClientCredentials &&
                a.settings.deauthorize_on_401) {
       SetConnectionState(
           a.connection->name, registry::ConnectionState::kDeauthorized,
@@ -397,7 +400,7 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
     }
     store::WriteBatch b;
     RecordAttempt(a, &result, "failed", code, outcome.error_message, 0, b);
-    FailPermanent(a, code, outcome.error_message,
+    FailPermanent(a, outcome.error_code, outcome.error_message,
                   decision.kind == RetryDecisionKind::kExhausted ? decision.exhausted
                                                                  : ExhaustedRetryCondition::kNone,
                   std::move(b));
@@ -405,7 +408,8 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   }
   store::WriteBatch b;
   RecordAttempt(a, &result, "failed", code, outcome.error_message, 0, b);
-  FailPermanent(a, code, outcome.error_message, ExhaustedRetryCondition::kNone, std::move(b));
+  FailPermanent(a, outcome.error_code, outcome.error_message, ExhaustedRetryCondition::kNone,
+                std::move(b));
 }
 
 void EngineImpl::Succeed(Attempt& a, store::WriteBatch batch) {
@@ -418,8 +422,9 @@ void EngineImpl::Succeed(Attempt& a, store::WriteBatch batch) {
   });
 }
 
-void EngineImpl::FailPermanent(Attempt& a, std::string_view code, std::string message,
+void EngineImpl::FailPermanent(Attempt& a, DeliveryErrorCode error_code, std::string message,
                                ExhaustedRetryCondition exhausted, store::WriteBatch batch) {
+  const std::string_view code = DeliveryErrorCodeName(error_code);
   if (message.size() > 1024) message.resize(1024);
   if (!a.recorded) {
     // Failed before anything was sent (bad parameters, gone resources, parked too long): still

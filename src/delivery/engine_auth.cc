@@ -102,7 +102,7 @@ void ConnectionAuth::OnPermanentFailure(std::string reason) {
 
 ConnectionAuth* EngineImpl::AuthFor(const registry::ConnectionView& conn,
                                     const registry::DeliverySettings& s) {
-  if (conn.authorization_type != "OAUTH_CLIENT_CREDENTIALS") return nullptr;
+  if (conn.auth_type != registry::AuthType::kOAuthClientCredentials) return nullptr;
   auto it = auth_.find(conn.name);
   // Rebuilt on new credentials or a changed bridgeport:oauth-client-auth setting.
   if (it != auth_.end() && it->second->generation() == conn.generation &&
@@ -121,7 +121,7 @@ void EngineImpl::OnConnectionChanged(const std::string& name) {
   auto conn = d_.registry->FindConnection(name);
   auto it = auth_.find(name);
   if (it != auth_.end() && (!conn || conn->generation != it->second->generation())) auth_.erase(it);
-  if (conn && conn->authorization_type == "OAUTH_CLIENT_CREDENTIALS" &&
+  if (conn && conn->auth_type == registry::AuthType::kOAuthClientCredentials &&
       conn->state == registry::ConnectionState::kAuthorizing) {
     AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, {}, {}));
   }

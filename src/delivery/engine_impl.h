@@ -65,7 +65,7 @@ class EngineImpl final : public DeliveryEngine {
   std::optional<std::string> BuildPayload(Attempt& attempt);
   void OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result);
   void Succeed(Attempt& attempt, store::WriteBatch batch);
-  void FailPermanent(Attempt& attempt, std::string_view code, std::string message,
+  void FailPermanent(Attempt& attempt, DeliveryErrorCode code, std::string message,
                      ExhaustedRetryCondition exhausted, store::WriteBatch batch);
   void Cancel(const TaskRecord& task, std::string_view why);
   void RecordAttempt(Attempt& attempt, const HttpResult* result, std::string_view outcome,
@@ -122,7 +122,7 @@ class EngineImpl final : public DeliveryEngine {
   std::vector<std::function<void()>> inbox_;  // GUARDED_BY(inbox_mu_)
   bool stopping_ = false;                     // GUARDED_BY(inbox_mu_)
   std::thread thread_;
-  std::atomic<uint64_t> next_seq_{0};
+  tasks::SeqAllocator seq_;  // seeded by Recover
   std::atomic<bool> stopped_{false};
   std::atomic<int64_t> pending_counted_{0};   // lane totals at the last UpdateGauges
   std::atomic<int64_t> pending_enqueued_{0};  // tasks enqueued since then

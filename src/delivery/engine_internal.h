@@ -28,6 +28,12 @@
 
 namespace bp::delivery {
 
+using tasks::DecodeTask;
+using tasks::EncodeTask;
+using tasks::SeqFromTaskKey;
+using tasks::TaskKey;
+using tasks::TaskRecord;
+
 struct TaskRef {
   uint64_t seq = 0;
   int64_t ingestion_ms = 0;

@@ -22,10 +22,10 @@ namespace {
 constexpr size_t kPipeResponseBodyBytes = 1 << 20;
 constexpr int64_t kParkedPipeCallWaitMicros = 5'000'000;
 
-PipeCallResult Failure(PipeCallResult::Kind kind, std::string code, std::string message) {
+PipeCallResult Failure(PipeCallResult::Kind kind, DeliveryErrorCode code, std::string message) {
   PipeCallResult r;
   r.kind = kind;
-  r.error_code = std::move(code);
+  r.error_code = code;
   if (message.size() > 1024) message.resize(1024);
   r.error_message = std::move(message);
   return r;
@@ -80,7 +80,7 @@ void EngineImpl::FailParkedPipeCalls(Lane& lane) {
     }
     call->start_wall_us = d_.clock->NowMicros();
     PipeCallResult r = Failure(
-        PipeCallResult::Kind::kRetryable, "NO_PERMISSIONS",
+        PipeCallResult::Kind::kRetryable, DeliveryErrorCode::kNoPermissions,
         "The API destination " + lane.resource + " is inactive: its connection is not authorized.");
     RecordPipeAttempt(lane.key, *call, nullptr, r);
     FinishPipeCall(*call, std::move(r));
@@ -101,16 +101,17 @@ bool EngineImpl::PipeAuthHeader(Lane& lane, std::shared_ptr<PendingPipeCall>& pc
                                 const registry::DeliverySettings& settings,
                                 std::optional<transform::AuthHeader>* out) {
   PendingPipeCall& c = *pc;
-  if (conn.authorization_type == "BASIC" || conn.authorization_type == "API_KEY") {
+  if (conn.auth_type == registry::AuthType::kBasic ||
+      conn.auth_type == registry::AuthType::kApiKey) {
     auth::StaticAuthParams p{conn.username, conn.password, conn.api_key_name, conn.api_key_value};
-    auto h =
-        auth::StaticAuthHeader(conn.authorization_type == "BASIC" ? auth::StaticAuthType::kBasic
-                                                                  : auth::StaticAuthType::kApiKey,
-                               p);
+    auto h = auth::StaticAuthHeader(conn.auth_type == registry::AuthType::kBasic
+                                        ? auth::StaticAuthType::kBasic
+                                        : auth::StaticAuthType::kApiKey,
+                                    p);
     if (h) *out = transform::AuthHeader{h->first, h->second};
     return true;
   }
-  if (conn.authorization_type != "OAUTH_CLIENT_CREDENTIALS") return true;
+  if (conn.auth_type != registry::AuthType::kOAuthClientCredentials) return true;
   ConnectionAuth* ca = AuthFor(conn, settings);
   auth::Lookup lookup = ca->cache().Get();
   if (lookup.kind == auth::Lookup::Kind::kPending) {
@@ -122,8 +123,9 @@ bool EngineImpl::PipeAuthHeader(Lane& lane, std::shared_ptr<PendingPipeCall>& pc
     if (lookup.kind == auth::Lookup::Kind::kPermanentFailure) {
       SetConnectionState(conn.name, registry::ConnectionState::kDeauthorized, lookup.reason);
     }
-    PipeCallResult r = Failure(PipeCallResult::Kind::kRetryable, "CONNECTION_FAILURE",
-                               "OAuth token endpoint unavailable: " + lookup.reason);
+    PipeCallResult r =
+        Failure(PipeCallResult::Kind::kRetryable, DeliveryErrorCode::kConnectionFailure,
+                "OAuth token endpoint unavailable: " + lookup.reason);
     RecordPipeAttempt(lane.key, c, nullptr, r);
     FinishPipeCall(c, std::move(r));
     return false;
@@ -141,7 +143,7 @@ void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) 
   auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
   if (!dest || !conn) {
     PipeCallResult r =
-        Failure(PipeCallResult::Kind::kPermanent, "NO_RESOURCE",
+        Failure(PipeCallResult::Kind::kPermanent, DeliveryErrorCode::kNoResource,
                 !dest ? "API destination " + lane.resource + " does not exist."
                       : "The connection of API destination " + lane.resource + " does not exist.");
     RecordPipeAttempt(lane.key, c, nullptr, r);
@@ -165,10 +167,9 @@ void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) 
                                           c.call.path_document, c.call.payload);
   if (!spec.ok()) {
     auto de = transform::ParseDeliveryError(spec.status());
-    PipeCallResult r =
-        Failure(PipeCallResult::Kind::kPermanent,
-                de ? std::string(transform::DeliveryErrorCodeName(de->code)) : "INVALID_PARAMETER",
-                de ? de->message : spec.status().message());
+    PipeCallResult r = Failure(PipeCallResult::Kind::kPermanent,
+                               de ? de->code : DeliveryErrorCode::kInvalidParameter,
+                               de ? de->message : spec.status().message());
     RecordPipeAttempt(lane.key, c, nullptr, r);
     FinishPipeCall(c, std::move(r));
     return;
@@ -200,7 +201,7 @@ void EngineImpl::StartPipeCall(Lane& lane, std::shared_ptr<PendingPipeCall> pc) 
                  : o.kind == OutcomeKind::kRetryable ? PipeCallResult::Kind::kRetryable
                                                      : PipeCallResult::Kind::kPermanent;
       if (o.kind != OutcomeKind::kSuccess) {
-        res.error_code = std::string(DeliveryErrorCodeName(o.error_code));
+        res.error_code = o.error_code;
         res.error_message = o.error_message;
       }
       res.status = r.status;
@@ -254,7 +255,9 @@ void EngineImpl::RecordPipeAttempt(const std::string& lane_key, PendingPipeCall&
   rec["start_us"] = c.start_wall_us;
   AddExchangeFields(rec, r, c.method, c.redacted_url, c.redacted_headers);
   rec["outcome"] = result.kind == PipeCallResult::Kind::kSuccess ? "success" : "failed";
-  if (!result.error_code.empty()) rec["error_code"] = result.error_code;
+  if (result.error_code != DeliveryErrorCode::kNone) {
+    rec["error_code"] = DeliveryErrorCodeName(result.error_code);
+  }
   if (!result.error_message.empty()) rec["error"] = result.error_message;
   WriteAttemptRecord(*d_.store, lane_key, c.start_wall_us, c.seq, rec);
 }

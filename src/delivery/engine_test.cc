@@ -16,16 +16,20 @@
 
 #include "delivery/fake_http_client.h"
 #include "delivery/target_spec.h"
-#include "delivery/task_record.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "queue/queue_service.h"
+#include "tasks/task_record.h"
 
 namespace bp::delivery {
 namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
+using tasks::DecodeTask;
+using tasks::EncodeTask;
+using tasks::TaskKey;
+using tasks::TaskRecord;
 
 json::object J(std::string_view text) { return json::parse(text).as_object(); }
 
@@ -841,7 +845,7 @@ TEST_F(EngineTest, PipeCallsShareTheDestinationLimiter) {
   ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   PipeCallResult r = f.get();
   EXPECT_EQ(r.kind, PipeCallResult::Kind::kRetryable);
-  EXPECT_EQ(r.error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(r.error_code, DeliveryErrorCode::kErrorFromTarget);
 }
 
 }  // namespace

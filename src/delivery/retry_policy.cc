@@ -217,24 +217,6 @@ StatusOr<StatusSet> StatusSet::Parse(std::string_view text) {
   return s;
 }
 
-std::string_view DeliveryErrorCodeName(DeliveryErrorCode code) {
-  switch (code) {
-    case DeliveryErrorCode::kNone:
-      return "";
-    case DeliveryErrorCode::kErrorFromTarget:
-      return "ERROR_FROM_TARGET";
-    case DeliveryErrorCode::kTimeout:
-      return "TIMEOUT";
-    case DeliveryErrorCode::kConnectionFailure:
-      return "CONNECTION_FAILURE";
-    case DeliveryErrorCode::kInternal:
-      return "INTERNAL_ERROR";
-    case DeliveryErrorCode::kEgressDenied:
-      return "EGRESS_DENIED";
-  }
-  return "";
-}
-
 std::string_view ExhaustedRetryConditionName(ExhaustedRetryCondition c) {
   switch (c) {
     case ExhaustedRetryCondition::kNone:

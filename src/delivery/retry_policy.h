@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/delivery_error_code.h"
 #include "common/status.h"
 #include "delivery/http_client.h"
 
@@ -45,17 +46,6 @@ struct RetryPolicy {
 };
 
 enum class OutcomeKind { kSuccess, kRetryable, kPermanent };
-
-// The DLQ ERROR_CODE attribute values this module produces.
-enum class DeliveryErrorCode {
-  kNone,
-  kErrorFromTarget,
-  kTimeout,
-  kConnectionFailure,
-  kInternal,
-  kEgressDenied,  // [ext] EGRESS_DENIED: the egress policy refused the address (never retried)
-};
-std::string_view DeliveryErrorCodeName(DeliveryErrorCode code);  // "ERROR_FROM_TARGET", ...
 
 struct Outcome {
   OutcomeKind kind = OutcomeKind::kPermanent;

@@ -7,12 +7,12 @@
 
 #include "common/ids.h"
 #include "common/log.h"
-#include "delivery/task_record.h"
 #include "ingest/bus_access.h"
 #include "ingest/detail_json.h"
 #include "model/arn.h"
 #include "model/validation.h"
 #include "pattern/pattern.h"
+#include "tasks/tasks.h"
 
 namespace bp::ingest {
 
@@ -85,11 +85,11 @@ Ingest::BusCounters Ingest::CountersFor(const std::string& bus) {
   return counters_.emplace(bus, c).first->second;
 }
 
-Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::DeliveryEngine& engine,
+Ingest::Ingest(store::Store& store, registry::Registry& registry, tasks::TaskSink& sink,
                metrics::Registry& metrics, const Clock& clock, IngestOptions options)
     : store_(store),
       registry_(registry),
-      engine_(engine),
+      sink_(sink),
       metrics_(metrics),
       clock_(clock),
       options_(std::move(options)),
@@ -97,16 +97,16 @@ Ingest::Ingest(store::Store& store, registry::Registry& registry, delivery::Deli
                                             "Time from PutEvents batch submit to durable commit",
                                             {}, metrics::LatencyBuckets())),
       admission_(
-          options_.admission, [&engine] { return engine.PendingDeliveries(); },
+          options_.admission, [&sink] { return sink.PendingDeliveries(); },
           [&store] { return store.DiskBytes(); }, metrics, clock) {}
 
 void Ingest::AddRuleTasks(const std::string& bus, const registry::RuleRoute& rule,
                           const std::string& event_id, const std::string& envelope,
                           int64_t ingestion_ms, int hops, store::WriteBatch& batch,
-                          std::vector<delivery::NewTask>& tasks) {
+                          std::vector<tasks::NewTask>& tasks) {
   for (const auto& target : rule.targets) {
-    delivery::TaskRecord t;
-    t.seq = engine_.NextSeq();
+    tasks::TaskRecord t;
+    t.seq = sink_.NextSeq();
     t.bus = bus;
     t.rule = rule.name;
     t.target_id = target->target_id;
@@ -114,16 +114,16 @@ void Ingest::AddRuleTasks(const std::string& bus, const registry::RuleRoute& rul
     t.ingestion_ms = ingestion_ms;
     t.hops = hops;
     t.event_json = envelope;
-    auto record = std::make_shared<const std::string>(delivery::EncodeTask(t));
-    batch.Put(store::Family::kTasks, delivery::TaskKey(t.seq), *record);
-    tasks.push_back({t.seq, delivery::LaneFor(*target), ingestion_ms, 0,
+    auto record = std::make_shared<const std::string>(tasks::EncodeTask(t));
+    batch.Put(store::Family::kTasks, tasks::TaskKey(t.seq), *record);
+    tasks.push_back({t.seq, tasks::LaneFor(*target), ingestion_ms, 0,
                      static_cast<int32_t>(target->max_event_age_seconds), std::move(record)});
   }
 }
 
 int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id,
                   const std::string& envelope, int64_t ingestion_ms, int hops,
-                  store::WriteBatch& batch, std::vector<delivery::NewTask>& tasks,
+                  store::WriteBatch& batch, std::vector<tasks::NewTask>& tasks,
                   const std::vector<std::string>* only_arns) {
   if (!routes.matcher) return 0;
   thread_local std::vector<uint32_t> matched;
@@ -144,24 +144,24 @@ int Ingest::Route(const registry::BusRoutes& routes, const std::string& event_id
   return rules;
 }
 
-StatusOr<std::vector<delivery::NewTask>> Ingest::FanoutReplay(
+StatusOr<std::vector<tasks::NewTask>> Ingest::FanoutReplay(
     const std::string& bus, const std::string& event_id, const std::string& event_json,
     const std::vector<std::string>& rule_arns, store::WriteBatch& batch) {
   auto routes = registry_.Routes(bus);
   if (!routes) return Status::NotFound("Event bus " + bus + " does not exist.");
-  std::vector<delivery::NewTask> tasks;
+  std::vector<tasks::NewTask> tasks;
   Route(*routes, event_id, event_json, clock_.NowMillis(), 0, batch, tasks, &rule_arns);
   return tasks;
 }
 
-StatusOr<std::vector<delivery::NewTask>> Ingest::FanoutToRule(const std::string& bus,
-                                                              const std::string& rule,
-                                                              const std::string& event_id,
-                                                              const std::string& event_json,
-                                                              store::WriteBatch& batch) {
+StatusOr<std::vector<tasks::NewTask>> Ingest::FanoutToRule(const std::string& bus,
+                                                           const std::string& rule,
+                                                           const std::string& event_id,
+                                                           const std::string& event_json,
+                                                           store::WriteBatch& batch) {
   auto routes = registry_.Routes(bus);
   if (!routes) return Status::NotFound("Event bus " + bus + " does not exist.");
-  std::vector<delivery::NewTask> tasks;
+  std::vector<tasks::NewTask> tasks;
   for (const auto& r : routes->rules) {
     if (r.name != rule) continue;
     if (r.enabled) {
@@ -172,13 +172,13 @@ StatusOr<std::vector<delivery::NewTask>> Ingest::FanoutToRule(const std::string&
   return Status::NotFound("Rule " + rule + " does not exist on EventBus " + bus + ".");
 }
 
-StatusOr<std::vector<delivery::NewTask>> Ingest::Fanout(const std::string& bus,
-                                                        const std::string& event_json,
-                                                        int64_t ingestion_ms, int hops,
-                                                        store::WriteBatch& batch) {
+StatusOr<std::vector<tasks::NewTask>> Ingest::Fanout(const std::string& bus,
+                                                     const std::string& event_json,
+                                                     int64_t ingestion_ms, int hops,
+                                                     store::WriteBatch& batch) {
   auto routes = registry_.Routes(bus);
   if (!routes) return Status::NotFound("Event bus " + bus + " does not exist.");
-  std::vector<delivery::NewTask> tasks;
+  std::vector<tasks::NewTask> tasks;
   std::string event_id;
   // The event keeps its id across buses.
   if (size_t p = event_json.find("\"id\":\""); p != std::string::npos) {
@@ -247,7 +247,7 @@ void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& c
   int64_t now_ms = clock_.NowMillis();
   auto results = std::make_shared<std::vector<EntryResult>>(entries.size());
   store::WriteBatch batch;
-  auto tasks = std::make_shared<std::vector<delivery::NewTask>>();
+  auto tasks = std::make_shared<std::vector<tasks::NewTask>>();
   auto archived = std::make_shared<std::vector<archive::ArchiveCopy>>();
   std::string detail;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -422,7 +422,7 @@ void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& c
       std::move(batch), [this, tasks, archived, start, finish = std::move(finish)](Status s) {
         commit_seconds_->Observe(static_cast<double>(clock_.MonotonicMicros() - start) / 1e6);
         if (s.ok()) {
-          engine_.Enqueue(std::move(*tasks));
+          sink_.Enqueue(std::move(*tasks));
           archive::ArchiveStore::Count(*archived);
         }
         finish(s.ok(), s);

@@ -16,12 +16,12 @@
 #include "archive/archive_store.h"
 #include "common/clock.h"
 #include "common/status.h"
-#include "delivery/engine.h"
 #include "ingest/admission.h"
 #include "ingest/bus_access.h"
 #include "metrics/metrics.h"
 #include "registry/registry.h"
 #include "store/store.h"
+#include "tasks/tasks.h"
 
 namespace bp::ingest {
 
@@ -39,7 +39,7 @@ using Reply = std::function<void(StatusOr<boost::json::object>)>;
 
 class Ingest {
  public:
-  Ingest(store::Store& store, registry::Registry& registry, delivery::DeliveryEngine& engine,
+  Ingest(store::Store& store, registry::Registry& registry, tasks::TaskSink& sink,
          metrics::Registry& metrics, const Clock& clock, IngestOptions options);
 
   // The PutEvents operation; `reply` runs once the accepted entries are durable.
@@ -52,36 +52,35 @@ class Ingest {
 
   // Replays: matches an existing envelope on `bus` and adds the tasks of the matching rules whose
   // ARN is in `rule_arns` (every rule if empty) to `batch`. The event is not archived.
-  StatusOr<std::vector<delivery::NewTask>> FanoutReplay(const std::string& bus,
-                                                        const std::string& event_id,
-                                                        const std::string& event_json,
-                                                        const std::vector<std::string>& rule_arns,
-                                                        store::WriteBatch& batch);
+  StatusOr<std::vector<tasks::NewTask>> FanoutReplay(const std::string& bus,
+                                                     const std::string& event_id,
+                                                     const std::string& event_json,
+                                                     const std::vector<std::string>& rule_arns,
+                                                     store::WriteBatch& batch);
   // Scheduled rules: adds a task for every target of the enabled rule `rule` on `bus`, without
   // matching, to `batch`.
-  StatusOr<std::vector<delivery::NewTask>> FanoutToRule(const std::string& bus,
-                                                        const std::string& rule,
-                                                        const std::string& event_id,
-                                                        const std::string& event_json,
-                                                        store::WriteBatch& batch);
+  StatusOr<std::vector<tasks::NewTask>> FanoutToRule(const std::string& bus,
+                                                     const std::string& rule,
+                                                     const std::string& event_id,
+                                                     const std::string& event_json,
+                                                     store::WriteBatch& batch);
 
   // Matches an existing envelope on `bus` and adds its tasks to `batch` (event-bus targets).
-  StatusOr<std::vector<delivery::NewTask>> Fanout(const std::string& bus,
-                                                  const std::string& event_json,
-                                                  int64_t ingestion_ms, int hops,
-                                                  store::WriteBatch& batch);
+  StatusOr<std::vector<tasks::NewTask>> Fanout(const std::string& bus,
+                                               const std::string& event_json, int64_t ingestion_ms,
+                                               int hops, store::WriteBatch& batch);
 
  private:
   // Adds the tasks for one envelope to `batch`; returns how many rules matched. `only_arns`, when
   // not null and not empty, keeps only those rules (replays).
   int Route(const registry::BusRoutes& routes, const std::string& event_id,
             const std::string& envelope, int64_t ingestion_ms, int hops, store::WriteBatch& batch,
-            std::vector<delivery::NewTask>& tasks,
+            std::vector<tasks::NewTask>& tasks,
             const std::vector<std::string>* only_arns = nullptr);
   // One task per target of `rule`.
   void AddRuleTasks(const std::string& bus, const registry::RuleRoute& rule,
                     const std::string& event_id, const std::string& envelope, int64_t ingestion_ms,
-                    int hops, store::WriteBatch& batch, std::vector<delivery::NewTask>& tasks);
+                    int hops, store::WriteBatch& batch, std::vector<tasks::NewTask>& tasks);
 
   struct BusCounters {
     metrics::Counter* ingested = nullptr;
@@ -91,7 +90,7 @@ class Ingest {
 
   store::Store& store_;
   registry::Registry& registry_;
-  delivery::DeliveryEngine& engine_;
+  tasks::TaskSink& sink_;
   metrics::Registry& metrics_;
   const Clock& clock_;
   const IngestOptions options_;

@@ -17,14 +17,14 @@
 #include <tuple>
 
 #include "common/ids.h"
-#include "delivery/task_record.h"
+#include "tasks/tasks.h"
 
 namespace bp::ingest {
 namespace {
 
 namespace json = boost::json;
-using delivery::NewTask;
-using delivery::TaskRecord;
+using tasks::NewTask;
+using tasks::TaskRecord;
 
 json::object J(std::string_view text) { return json::parse(text).as_object(); }
 
@@ -85,7 +85,7 @@ class RecordingStore final : public store::Store {
 };
 
 // Records what ingest hands over; delivers nothing.
-class RecordingEngine final : public delivery::DeliveryEngine {
+class RecordingEngine final : public tasks::TaskSink {
  public:
   explicit RecordingEngine(const RecordingStore& store) : store_(store) {}
   uint64_t NextSeq() override { return next_seq_.fetch_add(1); }
@@ -94,12 +94,6 @@ class RecordingEngine final : public delivery::DeliveryEngine {
     committed_at_enqueue_.push_back(store_.committed_task_puts());
     for (auto& t : tasks) tasks_.push_back(std::move(t));
   }
-  void ConnectionChanged(const std::string&) override {}
-  void Stop() override {}
-  void HandleAdmin(const http::Request&, http::Responder respond) override {
-    respond(http::Response::Text(404, "not found"));
-  }
-  void SubmitPipeCall(delivery::PipeCall, delivery::PipeCallDone) override {}  // no pipes here
 
   std::vector<NewTask> tasks() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -216,8 +210,8 @@ class IngestTest : public ::testing::Test {
     std::vector<std::pair<uint64_t, TaskRecord>> out;
     Status s =
         store_->Scan(store::Family::kTasks, "", "", [&](std::string_view k, std::string_view v) {
-          auto seq = delivery::SeqFromTaskKey(k);
-          auto task = delivery::DecodeTask(v);
+          auto seq = tasks::SeqFromTaskKey(k);
+          auto task = tasks::DecodeTask(v);
           EXPECT_TRUE(seq && task);
           if (seq && task) out.emplace_back(*seq, std::move(*task));
           return true;

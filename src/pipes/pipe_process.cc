@@ -128,8 +128,7 @@ std::vector<SqsRecord> PipeRunner::FilterBatch(const std::vector<queue::Received
 
 PipeRunner::Failure PipeRunner::FailureOf(const Status& s) {
   auto de = transform::ParseDeliveryError(s);
-  return {de ? std::string(transform::DeliveryErrorCodeName(de->code)) : "INTERNAL_ERROR",
-          de ? de->message : s.message()};
+  return {de ? de->code : DeliveryErrorCode::kInternal, de ? de->message : s.message()};
 }
 
 void PipeRunner::FailBatch(const Work& w, const Failure& f) {
@@ -140,16 +139,17 @@ void PipeRunner::FailBatch(const Work& w, const Failure& f) {
     return;
   }
   d_.metrics
-      ->GetCounter("bridgeport_pipe_records_failed_total",
-                   "Records of failed batches (left for their queue's redrive)",
-                   {{"pipe", plan_.name}, {"error_code", f.code}})
+      ->GetCounter(
+          "bridgeport_pipe_records_failed_total",
+          "Records of failed batches (left for their queue's redrive)",
+          {{"pipe", plan_.name}, {"error_code", std::string(DeliveryErrorCodeName(f.code))}})
       .Inc(w.handles.size());
   Batches("failed").Inc();
   Log(kLevelError, "batch failed; its messages return to the source queue",
       {{"pipe", plan_.name},
        {"records", static_cast<int64_t>(w.handles.size())},
        {"message_id", w.first_id},
-       {"error_code", f.code},
+       {"error_code", std::string(DeliveryErrorCodeName(f.code))},
        {"error", f.message}});
 }
 
@@ -237,13 +237,13 @@ metrics::Counter& PipeRunner::Batches(std::string_view outcome) {
 Status PipeRunner::DeliverToBus(const std::vector<std::string>& inputs,
                                 const std::vector<std::string>& views) {
   store::WriteBatch wb;
-  std::vector<delivery::NewTask> tasks;
+  std::vector<tasks::NewTask> tasks;
   int64_t now_ms = d_.clock->NowMillis();
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (transform::KindOf(std::string_view(inputs[i]).substr(transform::SkipWs(inputs[i], 0))) !=
         transform::JsonKind::kObject) {
       return transform::MakeDeliveryError(
-          transform::DeliveryErrorCode::kInvalidParameter,
+          DeliveryErrorCode::kInvalidParameter,
           "An event bus target needs a JSON object as the event detail.");
     }
     std::string time = FormatIso8601(now_ms / 1000);
@@ -292,7 +292,7 @@ Status PipeRunner::DeliverToQueue(const std::vector<std::string>& inputs) {
                         d_.queues->SendMessageBatch(plan_.target_resource, std::move(entries)));
     if (!r.failed.empty()) {
       return transform::MakeDeliveryError(
-          transform::DeliveryErrorCode::kInvalidParameter,
+          DeliveryErrorCode::kInvalidParameter,
           "The target queue refused a message: " + r.failed[0].message);
     }
   }

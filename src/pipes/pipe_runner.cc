@@ -168,7 +168,7 @@ delivery::PipeCallResult PipeRunner::Call(delivery::PipeCall call) {
     if (abandon_.load() || d_.clock->MonotonicMicros() > deadline) {
       delivery::PipeCallResult r;
       r.kind = delivery::PipeCallResult::Kind::kRetryable;
-      r.error_code = "INTERNAL_ERROR";
+      r.error_code = DeliveryErrorCode::kInternal;
       r.error_message = abandon_.load() ? "The pipe stopped while the call was outstanding."
                                         : "The call did not finish in time.";
       return r;

@@ -39,7 +39,7 @@ struct PipeDeps {
   const Clock* clock = nullptr;
   model::Partition partition;
   ResourceResolver resolver;
-  delivery::BusFanout bus_fanout;  // event bus targets: match and add tasks to a batch
+  tasks::BusRoute bus_fanout;  // event bus targets: match and add tasks to a batch
 };
 
 class PipeRunner {
@@ -76,7 +76,8 @@ class PipeRunner {
     std::string ingestion;  // <aws.pipes.event.ingestion-time>
   };
   struct Failure {
-    std::string code, message;  // SPEC §9 ERROR_CODE and message
+    DeliveryErrorCode code = DeliveryErrorCode::kInternal;  // SPEC §9 ERROR_CODE
+    std::string message;
   };
 
   void Run();

@@ -115,7 +115,7 @@ StatusOr<std::string> RenderInputTemplate(std::string_view text,
     }
   }
   if (json && !transform::IsValidJson(out)) {
-    return transform::MakeDeliveryError(transform::DeliveryErrorCode::kInvalidJson,
+    return transform::MakeDeliveryError(DeliveryErrorCode::kInvalidJson,
                                         "The InputTemplate output is not valid JSON.");
   }
   return out;

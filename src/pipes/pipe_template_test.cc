@@ -5,6 +5,7 @@
 #include <map>
 
 #include "pipes/sqs_record.h"
+#include "transform/transform.h"
 
 namespace bp::pipes {
 namespace {
@@ -42,7 +43,9 @@ TEST(PipeTemplate, TextTemplateAndLiteralAngles) {
 TEST(PipeTemplate, InvalidJsonOutputIsADeliveryError) {
   auto r = RenderInputTemplate(R"({"a": <$.x>)", MapResolver({{"$.x", "1"}}));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("INVALID_JSON"), std::string::npos);
+  auto de = transform::ParseDeliveryError(r.status());
+  ASSERT_TRUE(de.has_value()) << r.status().ToString();
+  EXPECT_EQ(de->code, DeliveryErrorCode::kInvalidJson);
 }
 
 TEST(PipeTemplate, Validation) {

@@ -48,29 +48,16 @@ Status QueueError(ErrorKind kind, std::string_view message) {
     default:
       break;
   }
-  std::string text = "[";
-  text += ErrorKindName(kind);
-  text += "] ";
-  text += message;
-  return Status(code, std::move(text));
+  return Status(code, std::string(message))
+      .WithDetail(DetailDomain::kQueue, static_cast<uint16_t>(kind));
 }
 
 ErrorKind ErrorKindOf(const Status& status) {
-  std::string_view m = status.message();
-  if (status.ok() || m.size() < 3 || m[0] != '[') return ErrorKind::kNone;
-  size_t close = m.find("] ");
-  if (close == std::string_view::npos) return ErrorKind::kNone;
-  std::string_view name = m.substr(1, close - 1);
-  for (size_t i = 1; i < kNames.size(); ++i) {
-    if (kNames[i] == name) return static_cast<ErrorKind>(i);
-  }
-  return ErrorKind::kNone;
+  auto detail = status.Detail(DetailDomain::kQueue);
+  if (!detail || *detail >= kNames.size()) return ErrorKind::kNone;
+  return static_cast<ErrorKind>(*detail);
 }
 
-std::string_view ErrorMessageOf(const Status& status) {
-  std::string_view m = status.message();
-  if (ErrorKindOf(status) == ErrorKind::kNone) return m;
-  return m.substr(m.find("] ") + 2);
-}
+std::string_view ErrorMessageOf(const Status& status) { return status.message(); }
 
 }  // namespace bp::queue

@@ -1,9 +1,10 @@
 // SQS error kinds carried inside bp::Status.
 //
 // The queue module has one error model: bp::Status. SQS distinguishes many more client errors than
-// StatusCode has, so a queue error is a Status whose message starts with "[<Kind>] "; the api/sqs
-// layer recovers the kind with ErrorKindOf() and maps it to AWS's JSON and Query error codes.
-// A Status without the prefix (store failures) has kind kNone and is an internal error.
+// StatusCode has, so a queue error is a Status whose typed detail (DetailDomain::kQueue) is its
+// ErrorKind; the api/sqs layer recovers the kind with ErrorKindOf() and maps it to AWS's JSON and
+// Query error codes. A Status without that detail (store failures) has kind kNone and is an
+// internal error.
 #pragma once
 
 #include <string>
@@ -43,7 +44,7 @@ std::string_view ErrorKindName(ErrorKind kind);
 Status QueueError(ErrorKind kind, std::string_view message);
 
 ErrorKind ErrorKindOf(const Status& status);
-// The message without the "[Kind] " prefix.
+// The message (kept for callers written when the kind was a message prefix).
 std::string_view ErrorMessageOf(const Status& status);
 
 }  // namespace bp::queue

@@ -36,6 +36,25 @@ std::string_view ConnectionStateName(ConnectionState s) {
   return "AUTHORIZED";
 }
 
+std::string_view AuthTypeName(AuthType t) {
+  switch (t) {
+    case AuthType::kBasic:
+      return "BASIC";
+    case AuthType::kApiKey:
+      return "API_KEY";
+    case AuthType::kOAuthClientCredentials:
+      return "OAUTH_CLIENT_CREDENTIALS";
+  }
+  return "API_KEY";
+}
+
+std::optional<AuthType> ParseAuthType(std::string_view name) {
+  for (AuthType t : {AuthType::kBasic, AuthType::kApiKey, AuthType::kOAuthClientCredentials}) {
+    if (AuthTypeName(t) == name) return t;
+  }
+  return std::nullopt;
+}
+
 std::string JsonString(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   if (it == o.end() || !it->value().is_string()) return {};

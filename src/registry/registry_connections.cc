@@ -287,7 +287,9 @@ std::shared_ptr<const ConnectionView> Registry::BuildConnectionView(const Connec
   auto view = std::make_shared<ConnectionView>();
   view->name = JsonString(c.data, "Name");
   view->arn = JsonString(c.data, "ConnectionArn");
-  view->authorization_type = JsonString(c.data, "AuthorizationType");
+  // Stored connections were validated on the way in (CreateConnection/UpdateConnection).
+  view->auth_type =
+      ParseAuthType(JsonString(c.data, "AuthorizationType")).value_or(AuthType::kApiKey);
   std::string state = JsonString(c.data, "ConnectionState");
   for (auto s :
        {ConnectionState::kAuthorized, ConnectionState::kAuthorizing, ConnectionState::kDeauthorized,

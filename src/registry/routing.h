@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bp::pattern {
@@ -76,10 +77,17 @@ struct ConnectionParam {
   bool is_secret = false;
 };
 
+// A connection's AuthorizationType.
+enum class AuthType { kBasic, kApiKey, kOAuthClientCredentials };
+// "BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"; ParseAuthType is its inverse (nullopt for any
+// other text).
+std::string_view AuthTypeName(AuthType t);
+std::optional<AuthType> ParseAuthType(std::string_view name);
+
 // A connection with its secrets opened (for the delivery engine only; never serialised).
 struct ConnectionView {
   std::string name, arn;
-  std::string authorization_type;  // BASIC | API_KEY | OAUTH_CLIENT_CREDENTIALS
+  AuthType auth_type = AuthType::kApiKey;
   ConnectionState state = ConnectionState::kAuthorized;
   uint64_t generation = 0;  // changes whenever credentials change
   // BASIC

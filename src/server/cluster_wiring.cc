@@ -4,23 +4,23 @@
 #include <set>
 
 #include "common/log.h"
-#include "delivery/task_record.h"
+#include "tasks/task_record.h"
 
 namespace bp::server {
 
 namespace {
 
 // The NewTask for a stored task, or nullopt if its target is gone (the owner cancels it).
-std::optional<delivery::NewTask> ToNewTask(registry::Registry& registry, std::string_view key,
-                                           std::string_view value, std::string* lane) {
-  auto seq = delivery::SeqFromTaskKey(key);
-  auto task = delivery::DecodeTask(value, /*with_event=*/false);
+std::optional<tasks::NewTask> ToNewTask(registry::Registry& registry, std::string_view key,
+                                        std::string_view value, std::string* lane) {
+  auto seq = tasks::SeqFromTaskKey(key);
+  auto task = tasks::DecodeTask(value, /*with_event=*/false);
   if (!seq || !task) return std::nullopt;
   auto target = registry.FindTarget(task->bus, task->rule, task->target_id);
   if (!target) return std::nullopt;
-  delivery::NewTask t;
+  tasks::NewTask t;
   t.seq = *seq;
-  t.lane = delivery::LaneFor(*target);
+  t.lane = tasks::LaneFor(*target);
   t.ingestion_ms = task->ingestion_ms;
   t.due_ms = task->due_ms;
   t.max_age_s = static_cast<int32_t>(target->max_event_age_seconds);
@@ -29,30 +29,33 @@ std::optional<delivery::NewTask> ToNewTask(registry::Registry& registry, std::st
 }
 
 // Reads every stored task of `lanes` and hands each lane to the engine (DropLane first, so that
-// what the engine keeps is exactly what the store holds plus what arrives meanwhile).
-void AdoptLanes(store::Store& store, registry::Registry& registry, delivery::DeliveryEngine& engine,
-                const std::vector<std::string>& lanes) {
+// what the engine keeps is exactly what the store holds plus what arrives meanwhile). If the
+// store cannot be read the lanes stay dropped and the error goes back to the cluster node,
+// which gives them up and takes them again later: adopting a lane with only some of its tasks
+// would leave the rest undelivered until a restart.
+Status AdoptLanes(store::Store& store, registry::Registry& registry,
+                  delivery::DeliveryEngine& engine, const std::vector<std::string>& lanes) {
   for (const std::string& l : lanes) engine.DropLane(l);
   std::set<std::string> wanted(lanes.begin(), lanes.end());
   // A lane no target delivers through is taken to cancel what is left of it; tasks whose target
   // is gone have no lane any more, so they go to the first such lane (the engine cancels them).
   std::set<std::string> live;
-  for (const auto& t : registry.AllTargets()) live.insert(delivery::LaneFor(*t));
+  for (const auto& t : registry.AllTargets()) live.insert(tasks::LaneFor(*t));
   std::string orphan_lane;
   for (const std::string& l : lanes) {
     if (!live.count(l) && orphan_lane.empty()) orphan_lane = l;
   }
-  std::map<std::string, std::vector<delivery::NewTask>> found;
+  std::map<std::string, std::vector<tasks::NewTask>> found;
   Status s = store.Scan(store::Family::kTasks, "t", store::PrefixEnd("t"),
                         [&](std::string_view k, std::string_view v) {
                           std::string lane;
                           auto t = ToNewTask(registry, k, v, &lane);
                           if (t && wanted.count(lane)) found[lane].push_back(std::move(*t));
                           if (!t && !orphan_lane.empty()) {
-                            auto seq = delivery::SeqFromTaskKey(k);
-                            auto task = delivery::DecodeTask(v, /*with_event=*/false);
+                            auto seq = tasks::SeqFromTaskKey(k);
+                            auto task = tasks::DecodeTask(v, /*with_event=*/false);
                             if (seq && task) {
-                              delivery::NewTask o;
+                              tasks::NewTask o;
                               o.seq = *seq;
                               o.lane = orphan_lane;
                               o.ingestion_ms = task->ingestion_ms;
@@ -62,10 +65,11 @@ void AdoptLanes(store::Store& store, registry::Registry& registry, delivery::Del
                           return true;
                         });
   if (!s.ok()) {
-    // The lane stays ours; the next lost/regained lease or the restart re-reads it.
     log::Error("cluster", "cannot read the tasks of acquired lanes", {{"error", s.message()}});
+    return s;
   }
   for (const std::string& l : lanes) engine.AdoptLane(l, std::move(found[l]));
+  return Status::Ok();
 }
 
 class OwnedLanes final : public delivery::DeliveryEngine {
@@ -73,8 +77,8 @@ class OwnedLanes final : public delivery::DeliveryEngine {
   OwnedLanes(cluster::ClusterNode& node, delivery::DeliveryEngine& engine)
       : node_(node), engine_(engine) {}
   uint64_t NextSeq() override { return engine_.NextSeq(); }
-  void Enqueue(std::vector<delivery::NewTask> tasks) override {
-    std::vector<delivery::NewTask> mine;
+  void Enqueue(std::vector<tasks::NewTask> tasks) override {
+    std::vector<tasks::NewTask> mine;
     mine.reserve(tasks.size());
     for (auto& t : tasks) {
       if (node_.Owns(t.lane)) {
@@ -86,7 +90,7 @@ class OwnedLanes final : public delivery::DeliveryEngine {
     if (!mine.empty()) engine_.Enqueue(std::move(mine));
   }
   void ConnectionChanged(const std::string& name) override { engine_.ConnectionChanged(name); }
-  void AdoptLane(const std::string& lane, std::vector<delivery::NewTask> tasks) override {
+  void AdoptLane(const std::string& lane, std::vector<tasks::NewTask> tasks) override {
     engine_.AdoptLane(lane, std::move(tasks));
   }
   void DropLane(const std::string& lane) override { engine_.DropLane(lane); }
@@ -125,16 +129,16 @@ void RunClusterNode(cluster::ClusterNode& node, store::Store& store, registry::R
   };
   hooks.lanes = [&registry] {
     std::set<std::string> lanes;
-    for (const auto& t : registry.AllTargets()) lanes.insert(delivery::LaneFor(*t));
+    for (const auto& t : registry.AllTargets()) lanes.insert(tasks::LaneFor(*t));
     return std::vector<std::string>(lanes.begin(), lanes.end());
   };
   hooks.lanes_acquired = [&store, &registry, &engine](const std::vector<std::string>& lanes) {
-    AdoptLanes(store, registry, engine, lanes);
+    return AdoptLanes(store, registry, engine, lanes);
   };
   hooks.lane_released = [&engine](const std::string& lane) { engine.DropLane(lane); };
   hooks.tasks_committed = [&node, &registry,
                            &engine](std::vector<std::pair<std::string, std::string>> rows) {
-    std::vector<delivery::NewTask> mine;
+    std::vector<tasks::NewTask> mine;
     for (const auto& [k, v] : rows) {
       std::string lane;
       auto t = ToNewTask(registry, k, v, &lane);

@@ -142,8 +142,8 @@ class DataPlaneImpl final : public DataPlane {
   std::string MetricsText() override { return metrics_.Render(); }
 
   // The action that hands committed tasks to the engine.
-  std::function<void()> EnqueueAfter(std::vector<delivery::NewTask> tasks) {
-    auto shared = std::make_shared<std::vector<delivery::NewTask>>(std::move(tasks));
+  std::function<void()> EnqueueAfter(std::vector<tasks::NewTask> tasks) {
+    auto shared = std::make_shared<std::vector<tasks::NewTask>>(std::move(tasks));
     return [this, shared] { enqueue_engine_->Enqueue(std::move(*shared)); };
   }
 

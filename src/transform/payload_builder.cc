@@ -291,33 +291,16 @@ StatusOr<std::string> PayloadBuilder::Build(const EventContext& event, size_t ma
 
 // ---- Delivery errors ----------------------------------------------------------------------
 
-std::string_view DeliveryErrorCodeName(DeliveryErrorCode code) {
-  switch (code) {
-    case DeliveryErrorCode::kInvalidJson:
-      return "INVALID_JSON";
-    case DeliveryErrorCode::kInvalidParameter:
-      return "INVALID_PARAMETER";
-  }
-  return "INVALID_PARAMETER";
-}
-
 Status MakeDeliveryError(DeliveryErrorCode code, std::string_view message) {
-  std::string text(DeliveryErrorCodeName(code));
-  text += ": ";
-  text += message;
-  return Status::Validation(std::move(text));
+  return Status::Validation(std::string(message))
+      .WithDetail(DetailDomain::kDelivery, static_cast<uint16_t>(code));
 }
 
 std::optional<DeliveryError> ParseDeliveryError(const Status& status) {
   if (status.code() != StatusCode::kValidation) return std::nullopt;
-  for (const DeliveryErrorCode code :
-       {DeliveryErrorCode::kInvalidJson, DeliveryErrorCode::kInvalidParameter}) {
-    const std::string prefix = std::string(DeliveryErrorCodeName(code)) + ": ";
-    if (status.message().starts_with(prefix)) {
-      return DeliveryError{code, status.message().substr(prefix.size())};
-    }
-  }
-  return std::nullopt;
+  auto detail = status.Detail(DetailDomain::kDelivery);
+  if (!detail) return std::nullopt;
+  return DeliveryError{static_cast<DeliveryErrorCode>(*detail), status.message()};
 }
 
 }  // namespace bp::transform

@@ -8,9 +8,9 @@
 //  * control-plane validation (ValidateTargetInput, ValidateHttpParameters, and
 //    PayloadBuilder::Create): StatusCode::kValidation, message = the ValidationException text;
 //  * delivery-time failures (PayloadBuilder::Build, BuildHttpRequest): StatusCode::kValidation
-//    with the message prefixed by the delivery ERROR_CODE and ": " — use ParseDeliveryError() to
-//    get {code, message-without-prefix}. Any other status (kInternal: the event text was not
-//    valid JSON) is a bug upstream and maps to INTERNAL_ERROR.
+//    with the delivery ERROR_CODE as the Status's DetailDomain::kDelivery detail — use
+//    ParseDeliveryError() to get {code, message}. Any other status (kInternal: the event text
+//    was not valid JSON) is a bug upstream and maps to INTERNAL_ERROR.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/delivery_error_code.h"
 #include "common/status.h"
 
 namespace bp::transform {
@@ -88,17 +89,15 @@ class PayloadBuilder {
 
 // ---- Delivery errors ----------------------------------------------------------------------
 
-enum class DeliveryErrorCode { kInvalidJson, kInvalidParameter };
-
-// "INVALID_JSON" / "INVALID_PARAMETER" (the DLQ ERROR_CODE attribute).
-std::string_view DeliveryErrorCodeName(DeliveryErrorCode code);
-
+// Delivery-time failures of this module are DeliveryErrorCode::kInvalidJson or
+// kInvalidParameter (common/delivery_error_code.h).
 struct DeliveryError {
   DeliveryErrorCode code;
   std::string message;  // usable as ERROR_MESSAGE
 };
 
-// The Status a delivery-time failure is carried in (see the file comment).
+// The Status a delivery-time failure is carried in: kValidation with `code` as its
+// DetailDomain::kDelivery detail.
 Status MakeDeliveryError(DeliveryErrorCode code, std::string_view message);
 
 // Recovers {code, message} from a Status made by MakeDeliveryError; nullopt for anything else.

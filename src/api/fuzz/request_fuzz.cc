@@ -58,7 +58,7 @@ namespace json = boost::json;
 class NullEngine final : public delivery::DeliveryEngine {
  public:
   uint64_t NextSeq() override { return next_.fetch_add(1); }
-  void Enqueue(std::vector<delivery::NewTask>) override {}
+  void Enqueue(std::vector<tasks::NewTask>) override {}
   void ConnectionChanged(const std::string&) override {}
   void Stop() override {}
   void HandleAdmin(const http::Request&, http::Responder respond) override {

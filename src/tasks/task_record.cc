@@ -1,10 +1,10 @@
-#include "delivery/task_record.h"
+#include "tasks/task_record.h"
 
 #include <cstring>
 
 #include "store/store.h"
 
-namespace bp::delivery {
+namespace bp::tasks {
 
 namespace {
 
@@ -112,4 +112,4 @@ std::optional<TaskRecord> DecodeTask(std::string_view data, bool with_event) {
   return t;
 }
 
-}  // namespace bp::delivery
+}  // namespace bp::tasks

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace bp::delivery {
+namespace bp::tasks {
 
 struct TaskRecord {
   uint64_t seq = 0;  // unique, increasing in ingestion order (FIFO within a lane)
@@ -33,4 +33,4 @@ std::string EncodeTask(const TaskRecord& task);
 // Decodes a stored task; with `with_event` false the event body is skipped (recovery scans).
 std::optional<TaskRecord> DecodeTask(std::string_view data, bool with_event = true);
 
-}  // namespace bp::delivery
+}  // namespace bp::tasks
