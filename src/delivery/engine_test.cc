@@ -181,7 +181,7 @@ class EngineTest : public ::testing::Test {
     ASSERT_EQ((*r)["FailedEntryCount"].as_int64(), 0) << json::serialize(*r);
   }
   // Destination with rate `rate`, small backoff, and rule r1 -> t1 with the given options.
-  void Setup(int rate, const TargetOptions& opts) {
+  void SetUpDestination(int rate, const TargetOptions& opts) {
     MakeDestination(rate);
     TagDestination("bridgeport:backoff-base-ms", "50");
     MakeRuleAndTarget(opts);
@@ -405,7 +405,7 @@ TEST_F(EngineTest, InputTransformerAndHttpParametersShapeTheRequest) {
 TEST_F(EngineTest, ServerErrorSchedulesADurableRetry) {
   TargetOptions opts;
   opts.max_retries = 3;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   fake_->SetScript([](const HttpRequest& req, size_t i) {
     return i == 0 ? FakeHttpClient::Response(req, 500, {}, "boom")
                   : FakeHttpClient::Response(req, 200);
@@ -447,7 +447,7 @@ TEST_F(EngineTest, ServerErrorSchedulesADurableRetry) {
 TEST_F(EngineTest, NoRetriesAllowedSendsToTheDeadLetterQueue) {
   TargetOptions opts;
   opts.max_retries = 0;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   fake_->RespondWith(503, {}, "unavailable");
   auto ids = PutEvents(1);
   auto msg = OneDlqMessage();
@@ -472,7 +472,7 @@ TEST_F(EngineTest, NoRetriesAllowedSendsToTheDeadLetterQueue) {
 TEST_F(EngineTest, RetriesUntilExhaustedThenDeadLetters) {
   TargetOptions opts;
   opts.max_retries = 2;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   fake_->RespondWith(500);
   PutEvents(1);
   for (size_t n = 1; n <= 3; ++n) {
@@ -495,7 +495,7 @@ TEST_F(EngineTest, RetriesUntilExhaustedThenDeadLetters) {
 }
 
 TEST_F(EngineTest, ClientErrorDeadLettersWithoutExhaustedCondition) {
-  Setup(300, {});
+  SetUpDestination(300, {});
   fake_->RespondWith(400, {}, "bad request");
   PutEvents(1);
   auto msg = OneDlqMessage();
@@ -511,7 +511,7 @@ TEST_F(EngineTest, ClientErrorDeadLettersWithoutExhaustedCondition) {
 TEST_F(EngineTest, NoDeadLetterQueueDropsAndCounts) {
   TargetOptions opts;
   opts.dead_letter = false;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   fake_->RespondWith(404);
   PutEvents(1);
   ASSERT_TRUE(Eventually([&] { return Outcomes("dropped") == 1; }));
@@ -525,7 +525,7 @@ TEST_F(EngineTest, NoDeadLetterQueueDropsAndCounts) {
 TEST_F(EngineTest, RetryAfterDelaysTheRetry) {
   TargetOptions opts;
   opts.max_retries = 3;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   fake_->SetScript([](const HttpRequest& req, size_t i) {
     return i == 0 ? FakeHttpClient::Response(req, 429, {{"Retry-After", "7"}})
                   : FakeHttpClient::Response(req, 200);
@@ -550,7 +550,7 @@ TEST_F(EngineTest, RetryAfterDelaysTheRetry) {
 TEST_F(EngineTest, TimeoutIsRetryableAndNxdomainIsNot) {
   TargetOptions opts;
   opts.max_retries = 0;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   fake_->SetScript([](const HttpRequest& req, size_t i) {
     HttpResult r;
     r.kind = i == 0 ? HttpResult::Kind::kTimeout : HttpResult::Kind::kDnsNotFound;
@@ -579,7 +579,7 @@ TEST_F(EngineTest, TimeoutIsRetryableAndNxdomainIsNot) {
 TEST_F(EngineTest, ParkedDestinationDeadLettersPastTheEventAge) {
   TargetOptions opts;
   opts.max_age_s = 60;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   ASSERT_TRUE(registry_->DeauthorizeConnection(J(R"({"Name":"c1"})")).ok());
   PutEvents(1);
   // Parked: nothing is sent and the task waits durably.
@@ -679,7 +679,7 @@ TEST_F(EngineTest, MaxInflightBoundsConcurrentAttempts) {
 TEST_F(EngineTest, RemovedTargetCancelsThePendingTask) {
   TargetOptions opts;
   opts.max_retries = 5;
-  Setup(300, opts);
+  SetUpDestination(300, opts);
   fake_->RespondWith(500);
   PutEvents(1);
   ASSERT_TRUE(Eventually([&] {
@@ -695,7 +695,7 @@ TEST_F(EngineTest, RemovedTargetCancelsThePendingTask) {
 }
 
 TEST_F(EngineTest, RestartRecoversInFlightTasksAndDeliversThem) {
-  Setup(300, {});
+  SetUpDestination(300, {});
   fake_->Hold(true);
   auto ids = PutEvents(3);
   ASSERT_TRUE(fake_->WaitForSends(3, milliseconds(10000)));
@@ -756,7 +756,7 @@ TEST_F(EngineTest, RestartKeepsRetryStateAndDueTime) {
 }
 
 TEST_F(EngineTest, TaskOfATargetRemovedWhileStoppedIsCancelledAtRecovery) {
-  Setup(300, {});
+  SetUpDestination(300, {});
   fake_->Hold(true);
   PutEvents(2);
   ASSERT_TRUE(fake_->WaitForSends(2, milliseconds(10000)));
@@ -771,7 +771,7 @@ TEST_F(EngineTest, TaskOfATargetRemovedWhileStoppedIsCancelledAtRecovery) {
 
 TEST_F(EngineTest, RateLimiterStartsAtMostRPerSecond) {
   constexpr size_t kRate = 5;
-  Setup(kRate, {});
+  StartEngine(kRate, {});
   PutEvents(10);
   PutEvents(10);
   for (size_t window = 1; window <= 4; ++window) {
@@ -796,7 +796,7 @@ TEST_F(EngineTest, RateLimiterStartsAtMostRPerSecond) {
 // Pipe calls take starts from the same exact limiter as rule deliveries, and come back classified.
 TEST_F(EngineTest, PipeCallsShareTheDestinationLimiter) {
   constexpr size_t kRate = 2;
-  Setup(kRate, {});
+  StartEngine(kRate, {});
   fake_->RespondWith(200, {}, R"({"enriched":true})");
   std::mutex mu;
   std::vector<PipeCallResult> results;

@@ -260,7 +260,8 @@ void QueueService::Impl::RunMoveTasksLocked(int64_t now, int64_t mono, store::Wr
       ++it;
     }
   }
-  for (auto& [handle, t] : move_tasks_) {
+  for (auto& entry : move_tasks_) {
+    auto& t = entry.second;  // a reference, not a binding: the lambda below captures it
     if (t.info.status == "CANCELLING") {
       t.info.status = "CANCELLED";
       StoreMoveTaskLocked(t, batch);
