@@ -50,82 +50,115 @@ std::string BrowserRefusal(const http::Request& req, bool tokenless) {
 }  // namespace
 
 void Frontend::Handle(http::Request&& req, http::Responder respond) {
-  std::string_view path = req.Path();
-  if (req.method == "GET" || req.method == "HEAD") {
-    if (path == "/health") {
-      respond(Json(200, "{\"status\":\"ok\"}"));
-      return;
-    }
-    if (path == "/ready") {
-      std::optional<std::string> degraded;
-      if (ready_.load() && !draining_.load()) {
-        if (hooks_.store_available && !hooks_.store_available()) {
-          degraded = "store unavailable";
-        } else if (hooks_.not_ready_reason) {
-          degraded = hooks_.not_ready_reason();
-        }
-      }
-      if (degraded) {
-        std::string body = "{\"status\":\"degraded\",\"reason\":\"";
-        log::AppendJsonEscaped(body, *degraded);
-        body += "\"}";
-        respond(Json(503, std::move(body)));
-      } else if (ready_.load() && !draining_.load()) {
-        respond(Json(200, "{\"status\":\"ready\"}"));
-      } else {
-        respond(Json(503,
-                     draining_.load() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}"));
-      }
-      return;
-    }
-    if ((path == "/console" || path.substr(0, 9) == "/console/") && hooks_.console_assets) {
-      hooks_.console_assets(std::move(req), std::move(respond));
-      return;
-    }
-    if (path == "/metrics" && hooks_.metrics_text) {
-      respond(http::Response::Text(200, hooks_.metrics_text(), "text/plain; version=0.0.4"));
-      return;
-    }
-  }
-  if (path.substr(0, 13) == "/_bridgeport/") {
-    bool allowed = options_.dev_mode && req.remote_is_loopback;
-    if (!allowed && !options_.admin_token.empty()) {
-      allowed = req.Header("authorization") == "Bearer " + options_.admin_token;
-    }
-    if (!allowed) {
-      respond(Json(401, "{\"message\":\"admin API requires Authorization: Bearer <token>\"}"));
-      return;
-    }
-    if (std::string why = BrowserRefusal(req, options_.dev_mode && req.remote_is_loopback);
-        !why.empty()) {
-      respond(Json(403, "{\"message\":\"" + why + "\"}"));
-      return;
-    }
-    if (hooks_.admin_handle) {
-      hooks_.admin_handle(std::move(req), std::move(respond));
-    } else {
-      respond(Json(404, "{\"message\":\"not found\"}"));
-    }
+  if (HandleOperational(req, respond)) return;
+  if (req.Path().substr(0, 13) == "/_bridgeport/") {
+    HandleAdmin(std::move(req), std::move(respond));
     return;
   }
+  HandleAws(std::move(req), std::move(respond));
+}
 
+bool Frontend::HandleOperational(http::Request& req, http::Responder& respond) {
+  if (req.method != "GET" && req.method != "HEAD") return false;
+  std::string_view path = req.Path();
+  if (path == "/health") {
+    respond(Json(200, "{\"status\":\"ok\"}"));
+    return true;
+  }
+  if (path == "/ready") {
+    HandleReady(respond);
+    return true;
+  }
+  if ((path == "/console" || path.substr(0, 9) == "/console/") && hooks_.console_assets) {
+    hooks_.console_assets(std::move(req), std::move(respond));
+    return true;
+  }
+  if (path == "/metrics" && hooks_.metrics_text) {
+    respond(http::Response::Text(200, hooks_.metrics_text(), "text/plain; version=0.0.4"));
+    return true;
+  }
+  return false;
+}
+
+void Frontend::HandleReady(const http::Responder& respond) {
+  std::optional<std::string> degraded;
+  if (ready_.load() && !draining_.load()) {
+    if (hooks_.store_available && !hooks_.store_available()) {
+      degraded = "store unavailable";
+    } else if (hooks_.not_ready_reason) {
+      degraded = hooks_.not_ready_reason();
+    }
+  }
+  if (degraded) {
+    std::string body = "{\"status\":\"degraded\",\"reason\":\"";
+    log::AppendJsonEscaped(body, *degraded);
+    body += "\"}";
+    respond(Json(503, std::move(body)));
+  } else if (ready_.load() && !draining_.load()) {
+    respond(Json(200, "{\"status\":\"ready\"}"));
+  } else {
+    respond(
+        Json(503, draining_.load() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}"));
+  }
+}
+
+void Frontend::HandleAdmin(http::Request&& req, http::Responder respond) {
+  bool allowed = options_.dev_mode && req.remote_is_loopback;
+  if (!allowed && !options_.admin_token.empty()) {
+    allowed = req.Header("authorization") == "Bearer " + options_.admin_token;
+  }
+  if (!allowed) {
+    respond(Json(401, "{\"message\":\"admin API requires Authorization: Bearer <token>\"}"));
+    return;
+  }
+  if (std::string why = BrowserRefusal(req, options_.dev_mode && req.remote_is_loopback);
+      !why.empty()) {
+    respond(Json(403, "{\"message\":\"" + why + "\"}"));
+    return;
+  }
+  if (hooks_.admin_handle) {
+    hooks_.admin_handle(std::move(req), std::move(respond));
+  } else {
+    respond(Json(404, "{\"message\":\"not found\"}"));
+  }
+}
+
+namespace {
+constexpr std::string_view kEventsPrefix = "AWSEvents.";
+}  // namespace
+
+Frontend::Route Frontend::RouteFor(const http::Request& req) const {
+  if (req.Header("x-amz-target").substr(0, kEventsPrefix.size()) == kEventsPrefix) {
+    return {Route::Kind::kEvents, nullptr};
+  }
+  if (hooks_.pipes_accepts && hooks_.pipes_accepts(req)) return {Route::Kind::kPipes, nullptr};
+  for (const auto& route : hooks_.services) {
+    if (route.accepts(req)) return {Route::Kind::kService, &route};
+  }
+  if (hooks_.sqs_accepts && hooks_.sqs_accepts(req)) return {Route::Kind::kSqs, nullptr};
+  return {};
+}
+
+http::Response Frontend::ErrorFor(const Route& route, std::string_view code,
+                                  const std::string& message, int status,
+                                  const std::string& request_id) const {
+  if (route.kind == Route::Kind::kService) {
+    return route.service->error(code, message, status, request_id);
+  }
+  http::Response r = EventsError(code, message, status, request_id);
+  // SQS clients parse the same JSON error shape, under SQS's content type.
+  if (route.kind == Route::Kind::kSqs) r.SetHeader("Content-Type", "application/x-amz-json-1.0");
+  return r;
+}
+
+void Frontend::HandleAws(http::Request&& req, http::Responder respond) {
   std::string request_id = NewUuid();
   std::string_view target = req.Header("x-amz-target");
-  constexpr std::string_view kEventsPrefix = "AWSEvents.";
-  bool is_events = target.substr(0, kEventsPrefix.size()) == kEventsPrefix;
-  bool is_pipes = !is_events && hooks_.pipes_accepts && hooks_.pipes_accepts(req);
-  const ServiceRoute* service = nullptr;
-  for (const auto& route : hooks_.services) {
-    if (!is_events && !is_pipes && !service && route.accepts(req)) service = &route;
-  }
-  bool is_sqs =
-      !is_events && !is_pipes && !service && hooks_.sqs_accepts && hooks_.sqs_accepts(req);
-  if (!is_events && !is_sqs && !is_pipes && !service) {
-    if (req.method == "GET" && path == "/") {
+  const Route route = RouteFor(req);
+  if (route.kind == Route::Kind::kNone) {
+    if (req.method == "GET" && req.Path() == "/") {
       respond(Json(200, "{\"service\":\"bridgeport\"}"));
-      return;
-    }
-    if (!target.empty()) {
+    } else if (!target.empty()) {
       respond(EventsError("UnknownOperationException",
                           "The target " + SanitizeUtf8(target) + " is not supported.", 400,
                           request_id));
@@ -138,68 +171,60 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
   }
   if (!target.empty() && req.method != "POST") {
     // AWS JSON operations are POST only.
-    http::Response r = EventsError("UnknownOperationException",
-                                   "Operation " + SanitizeUtf8(target) +
-                                       " is not supported with "
-                                       "HTTP method " +
-                                       SanitizeUtf8(req.method) + "; use POST.",
-                                   400, request_id);
-    if (is_sqs) r.SetHeader("Content-Type", "application/x-amz-json-1.0");
+    http::Response r =
+        EventsError("UnknownOperationException",
+                    "Operation " + SanitizeUtf8(target) + " is not supported with HTTP method " +
+                        SanitizeUtf8(req.method) + "; use POST.",
+                    400, request_id);
+    if (route.kind == Route::Kind::kSqs) {
+      r.SetHeader("Content-Type", "application/x-amz-json-1.0");
+    }
     respond(std::move(r));
     return;
   }
-  if (service && (!ready_.load() || draining_.load())) {
-    respond(service->error(
-        "ServiceUnavailable",
-        draining_.load() ? "The server is shutting down." : "The server is starting.", 503,
-        request_id));
-    return;
-  }
   if (!ready_.load() || draining_.load()) {
-    respond(
-        EventsError("ServiceUnavailableException",
-                    draining_.load() ? "The server is shutting down." : "The server is starting.",
-                    503, request_id));
+    const char* why = draining_.load() ? "The server is shutting down." : "The server is starting.";
+    respond(route.kind == Route::Kind::kService
+                ? route.service->error("ServiceUnavailable", why, 503, request_id)
+                : EventsError("ServiceUnavailableException", why, 503, request_id));
     return;
   }
 
   SigV4Options sig = options_.sigv4;
   sig.allow_any = sig.allow_any && req.remote_is_loopback;
-  std::string_view signing_name = service    ? std::string_view(service->signing_name)
-                                  : is_pipes ? "pipes"
-                                  : is_sqs   ? "sqs"
-                                             : "events";
+  std::string_view signing_name = route.kind == Route::Kind::kService
+                                      ? std::string_view(route.service->signing_name)
+                                  : route.kind == Route::Kind::kPipes ? "pipes"
+                                  : route.kind == Route::Kind::kSqs   ? "sqs"
+                                                                      : "events";
   SigV4Result auth = VerifySigV4(req, sig, clock_.NowSeconds(), signing_name);
   if (!auth.ok()) {
     log::Info("api", "request rejected by SigV4",
               {{"error", std::string(SigV4FailureName(auth.failure))},
                {"access_key", auth.access_key},
                {"remote", req.remote_address}});
-    if (service) {
-      respond(service->error(SigV4FailureName(auth.failure), auth.message, 400, request_id));
-    } else if (is_sqs) {
-      // SQS clients parse the same JSON error shape for signature errors.
-      http::Response r = EventsError(SigV4FailureName(auth.failure), auth.message, 400, request_id);
-      r.SetHeader("Content-Type", "application/x-amz-json-1.0");
-      respond(std::move(r));
-    } else {
-      respond(EventsError(SigV4FailureName(auth.failure), auth.message, 400, request_id));
-    }
+    respond(ErrorFor(route, SigV4FailureName(auth.failure), auth.message, 400, request_id));
     return;
   }
+  switch (route.kind) {
+    case Route::Kind::kService:
+      route.service->handle(std::move(req), std::move(request_id), std::move(respond));
+      return;
+    case Route::Kind::kSqs:
+      hooks_.sqs_handle(std::move(req), std::move(request_id), std::move(respond));
+      return;
+    case Route::Kind::kPipes:
+      hooks_.pipes_handle(std::move(req), std::move(request_id), std::move(respond));
+      return;
+    case Route::Kind::kEvents:
+    case Route::Kind::kNone:
+      break;
+  }
+  HandleEvents(std::move(req), auth, std::move(request_id), std::move(respond));
+}
 
-  if (service) {
-    service->handle(std::move(req), std::move(request_id), std::move(respond));
-    return;
-  }
-  if (is_sqs) {
-    hooks_.sqs_handle(std::move(req), std::move(request_id), std::move(respond));
-    return;
-  }
-  if (is_pipes) {
-    hooks_.pipes_handle(std::move(req), std::move(request_id), std::move(respond));
-    return;
-  }
+void Frontend::HandleEvents(http::Request&& req, const SigV4Result& auth, std::string request_id,
+                            http::Responder respond) {
   std::string_view ct = req.Header("content-type");
   if (!ct.empty() && ct.find("application/x-amz-json-1.1") == std::string_view::npos &&
       ct.find("application/json") == std::string_view::npos) {
@@ -209,7 +234,7 @@ void Frontend::Handle(http::Request&& req, http::Responder respond) {
                         400, request_id));
     return;
   }
-  std::string operation(target.substr(kEventsPrefix.size()));
+  std::string operation(req.Header("x-amz-target").substr(kEventsPrefix.size()));
   RequestContext ctx;
   if (auto k = options_.key_accounts.find(auth.access_key);
       k != options_.key_accounts.end() && k->second.first != options_.account) {

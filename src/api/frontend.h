@@ -71,7 +71,27 @@ class Frontend {
   void SetDraining(bool draining) { draining_.store(draining); }
 
  private:
-  void HandleEvents(std::string_view operation, http::Request&& req, http::Responder respond);
+  // Which front door an AWS request is for (the X-Amz-Target prefix, then each service's own
+  // test, SQS last).
+  struct Route {
+    enum class Kind { kNone, kEvents, kPipes, kService, kSqs } kind = Kind::kNone;
+    const ServiceRoute* service = nullptr;  // kService
+  };
+  Route RouteFor(const http::Request& req) const;
+
+  // GET/HEAD /health, /ready, /console/..., /metrics; false if `req` is none of them.
+  bool HandleOperational(http::Request& req, http::Responder& respond);
+  void HandleReady(const http::Responder& respond);
+  // /_bridgeport/...: the admin token (or loopback in dev mode), the browser check, the hook.
+  void HandleAdmin(http::Request&& req, http::Responder respond);
+  // Every AWS protocol: routing, readiness, SigV4, then the service's handler.
+  void HandleAws(http::Request&& req, http::Responder respond);
+  // An error in the shape of `route`'s protocol.
+  http::Response ErrorFor(const Route& route, std::string_view code, const std::string& message,
+                          int status, const std::string& request_id) const;
+  // An EventBridge (AWS JSON 1.1) operation of a verified request.
+  void HandleEvents(http::Request&& req, const SigV4Result& auth, std::string request_id,
+                    http::Responder respond);
 
   const FrontendOptions options_;
   const EventsApi& events_;

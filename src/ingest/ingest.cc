@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "ingest/bus_access.h"
 #include "ingest/detail_json.h"
+#include "ingest/envelope.h"
 #include "model/arn.h"
 #include "model/validation.h"
 #include "pattern/pattern.h"
@@ -19,34 +20,6 @@ namespace bp::ingest {
 namespace json = boost::json;
 
 namespace {
-
-struct EntryResult {
-  std::string event_id;
-  std::string error_code;
-  std::string error_message;
-  bool needs_commit = false;
-};
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  log::AppendJsonEscaped(out, s);
-  out.push_back('"');
-}
-
-std::string_view StringOr(const json::object& o, std::string_view key, bool* present,
-                          bool* wrong_type) {
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) {
-    *present = false;
-    return {};
-  }
-  *present = true;
-  if (!it->value().is_string()) {
-    *wrong_type = true;
-    return {};
-  }
-  return it->value().as_string();
-}
 
 // Whether an envelope was put by a replay: it ends with the `"replay-name":"<name>"` member the
 // replay appended (a name has no quote or brace, so a detail member cannot look like it).
@@ -194,39 +167,31 @@ StatusOr<std::vector<tasks::NewTask>> Ingest::Fanout(const std::string& bus,
   return tasks;
 }
 
-void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& caller) {
+namespace {
+
+// The request-level checks: Entries present and a list of 1..max_entries objects, valid bus
+// names, and the total size as AWS counts it (Source, DetailType, Detail, Resources, 14 per Time).
+StatusOr<const json::array*> CheckRequest(const json::object& request, int max_entries,
+                                          size_t max_request_bytes) {
   auto entries_it = request.find("Entries");
   if (entries_it == request.end() || entries_it->value().is_null()) {
-    reply(
-        Status::Validation("1 validation error detected: Value null at 'entries' failed to satisfy "
-                           "constraint: Member must not be null"));
-    return;
+    return Status::Validation(
+        "1 validation error detected: Value null at 'entries' failed to satisfy "
+        "constraint: Member must not be null");
   }
-  if (!entries_it->value().is_array()) {
-    reply(Status::Serialization("Entries must be a list."));
-    return;
-  }
+  if (!entries_it->value().is_array()) return Status::Serialization("Entries must be a list.");
   const json::array& entries = entries_it->value().as_array();
-  if (entries.empty() || static_cast<int>(entries.size()) > options_.max_entries) {
-    reply(Status::Validation(
+  if (entries.empty() || static_cast<int>(entries.size()) > max_entries) {
+    return Status::Validation(
         "1 validation error detected: Value '[...]' at 'entries' failed to satisfy "
         "constraint: Member must have length " +
-        std::string(entries.empty()
-                        ? "greater than or equal to 1"
-                        : "less than or equal to " + std::to_string(options_.max_entries))));
-    return;
+        std::string(entries.empty() ? "greater than or equal to 1"
+                                    : "less than or equal to " + std::to_string(max_entries)));
   }
-  if (Status names = ValidateEntryBusNames(entries); !names.ok()) {
-    reply(names);
-    return;
-  }
-  // Request size as AWS counts it.
+  BP_RETURN_IF_ERROR(ValidateEntryBusNames(entries));
   size_t total = 0;
   for (const auto& e : entries) {
-    if (!e.is_object()) {
-      reply(Status::Serialization("Entries must be a list of objects."));
-      return;
-    }
+    if (!e.is_object()) return Status::Serialization("Entries must be a list of objects.");
     const auto& o = e.as_object();
     for (const char* k : {"Source", "DetailType", "Detail"}) {
       if (auto it = o.find(k); it != o.end() && it->value().is_string())
@@ -239,168 +204,102 @@ void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& c
     }
     if (o.contains("Time")) total += 14;
   }
-  if (total > options_.max_request_bytes) {
-    reply(Status::Validation("Total size of the entries in the request is over the limit."));
+  if (total > max_request_bytes) {
+    return Status::Validation("Total size of the entries in the request is over the limit.");
+  }
+  return &entries;
+}
+
+// The PutEvents reply; entries that needed the batch fail with InternalFailure unless it
+// `committed`.
+json::object PutEventsReply(std::vector<EntryResult>& results, bool committed, const Status& status,
+                            metrics::Registry& metrics) {
+  json::array out;
+  int64_t failed = 0;
+  for (auto& r : results) {
+    json::object e;
+    if (r.needs_commit && !committed) {
+      r.error_code = "InternalFailure";
+      r.error_message = "The event could not be stored: " + status.message();
+      r.event_id.clear();
+    }
+    if (r.error_code.empty()) {
+      e["EventId"] = r.event_id;
+    } else {
+      ++failed;
+      e["ErrorCode"] = r.error_code;
+      e["ErrorMessage"] = r.error_message;
+      metrics
+          .GetCounter("bridgeport_putevents_entries_failed_total", "PutEvents entries rejected",
+                      {{"code", r.error_code}})
+          .Inc();
+    }
+    out.push_back(std::move(e));
+  }
+  json::object resp;
+  resp["FailedEntryCount"] = failed;
+  resp["Entries"] = std::move(out);
+  return resp;
+}
+
+}  // namespace
+
+// decode (api/) → check the request → per entry: decode and validate, resolve the bus, build
+// the envelope, route (tasks) and archive into one batch → admission → commit → reply.
+void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& caller) {
+  auto checked = CheckRequest(request, options_.max_entries, options_.max_request_bytes);
+  if (!checked.ok()) {
+    reply(checked.status());
     return;
   }
-
+  const json::array& entries = **checked;
   int64_t now_ms = clock_.NowMillis();
+  const std::string& account = caller.account.empty() ? options_.account : caller.account;
   auto results = std::make_shared<std::vector<EntryResult>>(entries.size());
-  store::WriteBatch batch;
-  auto tasks = std::make_shared<std::vector<tasks::NewTask>>();
-  auto archived = std::make_shared<std::vector<archive::ArchiveCopy>>();
-  std::string detail;
+  Pending pending;
+  Entry entry;
   for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& o = entries[i].as_object();
     EntryResult& r = (*results)[i];
-    bool has_source, has_type, has_detail, has_bus, wrong_type = false;
-    std::string_view source = StringOr(o, "Source", &has_source, &wrong_type);
-    std::string_view detail_type = StringOr(o, "DetailType", &has_type, &wrong_type);
-    std::string_view detail_text = StringOr(o, "Detail", &has_detail, &wrong_type);
-    std::string_view bus_text = StringOr(o, "EventBusName", &has_bus, &wrong_type);
-    auto fail = [&](std::string code, std::string message) {
-      r.error_code = std::move(code);
-      r.error_message = std::move(message);
-    };
-    if (wrong_type) {
-      fail("InvalidArgument",
-           "Parameter types are not valid: Source, DetailType, Detail and EventBusName are "
-           "strings.");
+    if (auto error = DecodeEntry(entries[i].as_object(), now_ms / 1000, entry)) {
+      r.error_code = std::move(error->code);
+      r.error_message = std::move(error->message);
       continue;
     }
-    if (!has_source || source.empty()) {
-      fail("InvalidArgument",
-           "Parameter Source is not valid. Reason: Source is a required argument.");
-      continue;
-    }
-    if (!has_type || detail_type.empty()) {
-      fail("InvalidArgument",
-           "Parameter DetailType is not valid. Reason: DetailType is a required argument.");
-      continue;
-    }
-    if (!has_detail || detail_text.empty()) {
-      fail("InvalidArgument",
-           "Parameter Detail is not valid. Reason: Detail is a required argument.");
-      continue;
-    }
-    if (!CompactDetail(detail_text, &detail)) {
-      fail("MalformedDetail", "Detail is malformed.");
-      continue;
-    }
-    if (auto th = o.find("TraceHeader");
-        th != o.end() && th->value().is_string() && th->value().as_string().size() > 500) {
-      fail(
-          "InvalidArgument",
-          "Parameter TraceHeader is not valid. Reason: TraceHeader is longer than 500 characters.");
-      continue;
-    }
-    int64_t event_time = now_ms / 1000;
-    if (auto t = o.find("Time"); t != o.end() && !t->value().is_null()) {
-      const auto& tv = t->value();
-      if (tv.is_int64())
-        event_time = tv.as_int64();
-      else if (tv.is_uint64())
-        event_time = static_cast<int64_t>(tv.as_uint64());
-      else if (tv.is_double())
-        event_time = static_cast<int64_t>(tv.as_double());
-      else if (tv.is_string()) {
-        auto parsed = ParseIso8601(tv.as_string());
-        if (!parsed) {
-          fail("InvalidArgument", "Parameter Time is not valid.");
-          continue;
-        }
-        event_time = *parsed;
-      }
-    }
-    std::vector<std::string_view> resources;
-    bool bad_resources = false;
-    if (auto it = o.find("Resources"); it != o.end() && !it->value().is_null()) {
-      if (!it->value().is_array()) {
-        bad_resources = true;
-      } else {
-        for (const auto& res : it->value().as_array()) {
-          if (!res.is_string())
-            bad_resources = true;
-          else
-            resources.push_back(res.as_string());
-        }
-      }
-    }
-    if (bad_resources) {
-      fail("InvalidArgument", "Parameter Resources is not valid: it must be a list of strings.");
-      continue;
-    }
-    EntryBus target = ResolveEntryBus(has_bus ? bus_text : "", caller,
-                                      {options_.region, options_.account}, registry_);
+    EntryBus target =
+        ResolveEntryBus(entry.bus, caller, {options_.region, options_.account}, registry_);
     if (!target.routes) {
-      fail(std::move(target.error_code), std::move(target.error_message));
+      r.error_code = std::move(target.error_code);
+      r.error_message = std::move(target.error_message);
       continue;
     }
-    const registry::BusRoutes* routes = target.routes.get();
-    const std::string& bus = routes->name;
     r.event_id = NewUuid();
-    std::string env;
-    env.reserve(detail.size() + 256);
-    env += "{\"version\":\"0\",\"id\":\"";
-    env += r.event_id;
-    env += "\",\"detail-type\":";
-    AppendJsonString(env, detail_type);
-    env += ",\"source\":";
-    AppendJsonString(env, source);
-    env += ",\"account\":\"";
-    env += caller.account.empty() ? options_.account : caller.account;  // the sender's
-    env += "\",\"time\":\"";
-    env += FormatIso8601(event_time);
-    env += "\",\"region\":\"";
-    env += options_.region;
-    env += "\",\"resources\":[";
-    for (size_t k = 0; k < resources.size(); ++k) {
-      if (k) env.push_back(',');
-      AppendJsonString(env, resources[k]);
-    }
-    env += "],\"detail\":";
-    env += detail;
-    env += '}';
-    size_t before = tasks->size();
-    int matched = Route(*routes, r.event_id, env, now_ms, 0, batch, *tasks);
-    r.needs_commit = tasks->size() > before;
-    if (archives_ && archives_->Add(bus, r.event_id, event_time, env, batch, archived.get()) > 0) {
-      r.needs_commit = true;
-    }
-    BusCounters counters = CountersFor(bus);
-    counters.ingested->Inc();
-    if (matched) counters.matched->Inc(matched);
+    std::string envelope = BuildEnvelope(entry, r.event_id, account, options_.region);
+    r.needs_commit = Add(*target.routes, r.event_id, entry.time_s, envelope, now_ms, pending);
   }
+  CommitAndReply(std::move(results), std::move(pending), std::move(reply));
+}
 
+bool Ingest::Add(const registry::BusRoutes& routes, const std::string& event_id, int64_t time_s,
+                 const std::string& envelope, int64_t now_ms, Pending& pending) {
+  size_t before = pending.tasks->size();
+  int matched = Route(routes, event_id, envelope, now_ms, 0, pending.batch, *pending.tasks);
+  bool needs_commit = pending.tasks->size() > before;
+  if (archives_ && archives_->Add(routes.name, event_id, time_s, envelope, pending.batch,
+                                  pending.archived.get()) > 0) {
+    needs_commit = true;
+  }
+  BusCounters counters = CountersFor(routes.name);
+  counters.ingested->Inc();
+  if (matched) counters.matched->Inc(matched);
+  return needs_commit;
+}
+
+void Ingest::CommitAndReply(std::shared_ptr<std::vector<EntryResult>> results, Pending pending,
+                            Reply reply) {
   auto finish = [this, results, reply = std::move(reply)](bool committed, const Status& status) {
-    json::array out;
-    int64_t failed = 0;
-    for (auto& r : *results) {
-      json::object e;
-      if (r.needs_commit && !committed) {
-        r.error_code = "InternalFailure";
-        r.error_message = "The event could not be stored: " + status.message();
-        r.event_id.clear();
-      }
-      if (r.error_code.empty()) {
-        e["EventId"] = r.event_id;
-      } else {
-        ++failed;
-        e["ErrorCode"] = r.error_code;
-        e["ErrorMessage"] = r.error_message;
-        metrics_
-            .GetCounter("bridgeport_putevents_entries_failed_total", "PutEvents entries rejected",
-                        {{"code", r.error_code}})
-            .Inc();
-      }
-      out.push_back(std::move(e));
-    }
-    json::object resp;
-    resp["FailedEntryCount"] = failed;
-    resp["Entries"] = std::move(out);
-    reply(std::move(resp));
+    reply(PutEventsReply(*results, committed, status, metrics_));
   };
-  if (batch.empty()) {
+  if (pending.batch.empty()) {
     finish(true, Status::Ok());
     return;
   }
@@ -418,15 +317,16 @@ void Ingest::PutEvents(const json::object& request, Reply reply, const Caller& c
     return;
   }
   int64_t start = clock_.MonotonicMicros();
-  store_.WriteAsync(
-      std::move(batch), [this, tasks, archived, start, finish = std::move(finish)](Status s) {
-        commit_seconds_->Observe(static_cast<double>(clock_.MonotonicMicros() - start) / 1e6);
-        if (s.ok()) {
-          sink_.Enqueue(std::move(*tasks));
-          archive::ArchiveStore::Count(*archived);
-        }
-        finish(s.ok(), s);
-      });
+  store_.WriteAsync(std::move(pending.batch), [this, tasks = std::move(pending.tasks),
+                                               archived = std::move(pending.archived), start,
+                                               finish = std::move(finish)](Status s) {
+    commit_seconds_->Observe(static_cast<double>(clock_.MonotonicMicros() - start) / 1e6);
+    if (s.ok()) {
+      sink_.Enqueue(std::move(*tasks));
+      archive::ArchiveStore::Count(*archived);
+    }
+    finish(s.ok(), s);
+  });
 }
 
 }  // namespace bp::ingest

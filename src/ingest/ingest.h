@@ -37,6 +37,22 @@ struct IngestOptions {
 
 using Reply = std::function<void(StatusOr<boost::json::object>)>;
 
+// PutEvents' working state: one result per entry, and what the accepted entries add to the
+// store (their tasks and archive copies in one batch).
+struct EntryResult {
+  std::string event_id;
+  std::string error_code;
+  std::string error_message;
+  bool needs_commit = false;  // the entry's tasks or archive copies are in the batch
+};
+struct Pending {
+  store::WriteBatch batch;
+  std::shared_ptr<std::vector<tasks::NewTask>> tasks =
+      std::make_shared<std::vector<tasks::NewTask>>();
+  std::shared_ptr<std::vector<archive::ArchiveCopy>> archived =
+      std::make_shared<std::vector<archive::ArchiveCopy>>();
+};
+
 class Ingest {
  public:
   Ingest(store::Store& store, registry::Registry& registry, tasks::TaskSink& sink,
@@ -71,6 +87,12 @@ class Ingest {
                                                int hops, store::WriteBatch& batch);
 
  private:
+  // Routes and archives one accepted envelope into `pending`; true if it added to the batch.
+  bool Add(const registry::BusRoutes& routes, const std::string& event_id, int64_t time_s,
+           const std::string& envelope, int64_t now_ms, Pending& pending);
+  // Admission, then the one store write; `reply` runs once it is durable (or refused).
+  void CommitAndReply(std::shared_ptr<std::vector<EntryResult>> results, Pending pending,
+                      Reply reply);
   // Adds the tasks for one envelope to `batch`; returns how many rules matched. `only_arns`, when
   // not null and not empty, keeps only those rules (replays).
   int Route(const registry::BusRoutes& routes, const std::string& event_id,
