@@ -771,7 +771,7 @@ TEST_F(EngineTest, TaskOfATargetRemovedWhileStoppedIsCancelledAtRecovery) {
 
 TEST_F(EngineTest, RateLimiterStartsAtMostRPerSecond) {
   constexpr size_t kRate = 5;
-  StartEngine(kRate, {});
+  SetUpDestination(kRate, {});
   PutEvents(10);
   PutEvents(10);
   for (size_t window = 1; window <= 4; ++window) {
@@ -796,7 +796,7 @@ TEST_F(EngineTest, RateLimiterStartsAtMostRPerSecond) {
 // Pipe calls take starts from the same exact limiter as rule deliveries, and come back classified.
 TEST_F(EngineTest, PipeCallsShareTheDestinationLimiter) {
   constexpr size_t kRate = 2;
-  StartEngine(kRate, {});
+  SetUpDestination(kRate, {});
   fake_->RespondWith(200, {}, R"({"enriched":true})");
   std::mutex mu;
   std::vector<PipeCallResult> results;

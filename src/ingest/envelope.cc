@@ -35,23 +35,35 @@ std::string_view StringMember(const json::object& o, std::string_view key, bool*
 
 EntryError Invalid(std::string message) { return {"InvalidArgument", std::move(message)}; }
 
-// Time: epoch seconds as a number, or an ISO-8601 string; absent or null means `now_s`.
+// The event times an envelope can carry: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (the
+// four-digit years of its ISO-8601 `time`).
+constexpr int64_t kMinTime = -62135596800;
+constexpr int64_t kMaxTime = 253402300799;
+
+// Time: epoch seconds as a number, or an ISO-8601 string; absent or null means `now_s`. A time
+// outside [kMinTime, kMaxTime] is invalid.
 std::optional<EntryError> DecodeTime(const json::object& o, int64_t now_s, int64_t* out) {
   *out = now_s;
   auto t = o.find("Time");
   if (t == o.end() || t->value().is_null()) return std::nullopt;
   const auto& tv = t->value();
+  bool in_range = true;
   if (tv.is_int64()) {
     *out = tv.as_int64();
+    in_range = *out >= kMinTime && *out <= kMaxTime;
   } else if (tv.is_uint64()) {
-    *out = static_cast<int64_t>(tv.as_uint64());
+    in_range = false;  // only values above INT64_MAX are uint64
   } else if (tv.is_double()) {
-    *out = static_cast<int64_t>(tv.as_double());
+    double d = tv.as_double();  // compared as a double first: the cast is defined only in range
+    in_range = d >= static_cast<double>(kMinTime) && d <= static_cast<double>(kMaxTime);
+    if (in_range) *out = static_cast<int64_t>(d);
   } else if (tv.is_string()) {
     auto parsed = ParseIso8601(tv.as_string());
     if (!parsed) return Invalid("Parameter Time is not valid.");
     *out = *parsed;
+    in_range = *out >= kMinTime && *out <= kMaxTime;
   }
+  if (!in_range) return Invalid("Parameter Time is not valid.");
   return std::nullopt;
 }
 

@@ -3,13 +3,20 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <deque>
 
 namespace bp::ingest {
 namespace {
 
 namespace json = boost::json;
 
-json::object J(std::string_view text) { return json::parse(text).as_object(); }
+// Entries are parsed into objects kept until the process exits: an Entry's views point into
+// its request object, which must outlive them.
+const json::object& J(std::string_view text) {
+  static std::deque<json::object> kept;
+  kept.push_back(json::parse(text).as_object());
+  return kept.back();
+}
 
 TEST(EnvelopeTest, BuildsTheEnvelopeInAwsMemberOrder) {
   json::object in = J(R"({"Source":"app.orders","DetailType":"Order \"placed\"",
@@ -63,6 +70,12 @@ TEST(EnvelopeTest, EachInvalidEntryGetsItsError) {
       {R"({"Source":"s","DetailType":"t","Detail":"{\"a\":1,\"a\":2}"})", "MalformedDetail",
        "malformed"},
       {R"({"Source":"s","DetailType":"t","Detail":"{}","Time":"yesterday"})", "InvalidArgument",
+       "Time is not valid"},
+      {R"({"Source":"s","DetailType":"t","Detail":"{}","Time":1e30})", "InvalidArgument",
+       "Time is not valid"},
+      {R"({"Source":"s","DetailType":"t","Detail":"{}","Time":18446744073709551615})",
+       "InvalidArgument", "Time is not valid"},
+      {R"({"Source":"s","DetailType":"t","Detail":"{}","Time":253402300800})", "InvalidArgument",
        "Time is not valid"},
       {R"({"Source":"s","DetailType":"t","Detail":"{}","Resources":"r"})", "InvalidArgument",
        "Resources is not valid"},

@@ -188,7 +188,10 @@ Status ApplyConfigFile(const std::string& path, Config& c) {
   json::value v = json::parse(ss.str(), ec);
   if (ec || !v.is_object())
     return Status::Validation("config file " + path + " is not a JSON object");
-  for (const auto& [k, val] : v.as_object()) {
+  for (const auto& member : v.as_object()) {
+    // Named references, not structured bindings: the lambdas below capture them.
+    const std::string_view k = member.key();
+    const json::value& val = member.value();
     auto str = [&]() -> StatusOr<std::string> {
       if (!val.is_string())
         return Status::Validation("config key " + std::string(k) + " must be a string");
