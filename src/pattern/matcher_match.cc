@@ -1,7 +1,8 @@
-// MatcherImpl::Match: one pass over the event text. Objects are walked only along the trie of
-// field names the rules use; everything else is skipped structurally (json_skip.h). Each leaf at a
-// rule field is tested against that field's lookup tables, producing clause hits; conjunctions
-// whose required clauses all hit are then checked for array consistency and absence.
+// ScanEvent, the first half of MatcherImpl::Match: one pass over the event text. Objects are
+// walked only along the trie of field names the rules use; everything else is skipped
+// structurally (json_skip.h). Each leaf at a rule field is tested against that field's lookup
+// tables, producing clause hits; the conjunctions whose required clauses all hit are checked
+// afterwards (matcher_conj.cc).
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -11,88 +12,17 @@
 #include "pattern/casefold.h"
 #include "pattern/json_skip.h"
 #include "pattern/matcher_impl.h"
+#include "pattern/matcher_scratch.h"
 
 namespace bp::pattern {
 namespace {
 
-constexpr uint32_t kNil = UINT32_MAX;
+using match_detail::ArrayPos;
+using match_detail::kNil;
+using match_detail::Leaf;
+using match_detail::Scratch;
+
 constexpr int kMaxDepth = 1100;
-
-struct ArrayPos {
-  uint32_t array_id;
-  uint32_t index;
-};
-
-struct Leaf {
-  uint32_t mem_off;
-  uint32_t mem_len;
-  uint32_t next;  // next leaf at the same field (absence lists) or next hit (hit lists)
-};
-
-// Per-thread scratch, reused across events and matchers. Entries stamped with an epoch other than
-// the current one are stale, so nothing is cleared between events.
-struct Scratch {
-  uint32_t epoch = 0;
-  std::vector<uint32_t> clause_stamp, clause_head;
-  std::vector<uint8_t> clause_free;  // a hit outside any array: consistent with everything
-  std::vector<uint32_t> conj_stamp, conj_count;
-  std::vector<uint32_t> rule_stamp;
-  std::vector<uint32_t> field_stamp, field_head;
-  std::vector<uint8_t> field_free;
-  std::vector<Leaf> hits;    // hit lists: mem_* of the leaf, next hit of the same clause
-  std::vector<Leaf> leaves;  // absence lists: leaves at fields with absence clauses
-  std::vector<ArrayPos> pool;
-  std::vector<ArrayPos> stack;
-  uint32_t next_array_id = 0;
-  std::vector<uint32_t> candidates;
-  std::string fold_buf, str_buf, key_buf;
-  // Backtracking state.
-  std::vector<const Leaf*> chosen;
-
-  void Begin(const MatcherImpl& m) {
-    if (++epoch == 0) {  // wrapped: make every stamp stale again
-      std::fill(clause_stamp.begin(), clause_stamp.end(), 0);
-      std::fill(conj_stamp.begin(), conj_stamp.end(), 0);
-      std::fill(rule_stamp.begin(), rule_stamp.end(), 0);
-      std::fill(field_stamp.begin(), field_stamp.end(), 0);
-      epoch = 1;
-    }
-    if (clause_stamp.size() < m.clauses_.size()) {
-      clause_stamp.resize(m.clauses_.size(), 0);
-      clause_head.resize(m.clauses_.size());
-      clause_free.resize(m.clauses_.size());
-    }
-    if (conj_stamp.size() < m.conjs_.size()) {
-      conj_stamp.resize(m.conjs_.size(), 0);
-      conj_count.resize(m.conjs_.size());
-    }
-    if (rule_stamp.size() < m.rule_ids_.size()) rule_stamp.resize(m.rule_ids_.size(), 0);
-    if (field_stamp.size() < m.fields_.size()) {
-      field_stamp.resize(m.fields_.size(), 0);
-      field_head.resize(m.fields_.size());
-      field_free.resize(m.fields_.size());
-    }
-    hits.clear();
-    leaves.clear();
-    pool.clear();
-    stack.clear();
-    candidates.clear();
-    next_array_id = 0;
-  }
-};
-
-thread_local Scratch tls_scratch;
-
-bool Consistent(const Scratch& s, const Leaf& a, const Leaf& b) {
-  const uint32_t n = a.mem_len < b.mem_len ? a.mem_len : b.mem_len;
-  for (uint32_t k = 0; k < n; ++k) {
-    const ArrayPos& x = s.pool[a.mem_off + k];
-    const ArrayPos& y = s.pool[b.mem_off + k];
-    if (x.array_id != y.array_id) return true;
-    if (x.index != y.index) return false;
-  }
-  return true;
-}
 
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -562,97 +492,13 @@ class Scanner {
                                 // pool offset of the current leaf's membership, once copied
 };
 
-// Array-consistency search over the non-free clauses of one conjunction.
-class ConjChecker {
- public:
-  ConjChecker(const MatcherImpl& m, Scratch& s) : m_(m), s_(s) {}
-
-  bool Check(uint32_t conj) {
-    const ConjInfo& ci = m_.conjs_[conj];
-    order_.clear();
-    // A clause hit by a leaf outside all arrays holds whatever else is chosen, so it can be left
-    // out of the search, unless some clause may have to hold by absence: choosing a leaf inside
-    // an array instead can make other leaves inconsistent, hence "absent".
-    bool absence_pending = false;
-    for (uint32_t c = ci.first_clause; c < ci.first_clause + ci.nclauses; ++c) {
-      if (m_.clauses_[c].absence_ok && !(s_.clause_stamp[c] == s_.epoch && s_.clause_free[c])) {
-        absence_pending = true;
-      }
-    }
-    // Positive-only clauses first, then clauses that may also hold by absence.
-    for (int pass = 0; pass < 2; ++pass) {
-      for (uint32_t c = ci.first_clause; c < ci.first_clause + ci.nclauses; ++c) {
-        const bool hit = s_.clause_stamp[c] == s_.epoch;
-        if (hit && s_.clause_free[c] && (!absence_pending || m_.clauses_[c].absence_ok)) continue;
-        if (m_.clauses_[c].absence_ok != (pass == 1)) continue;
-        if (!hit && !m_.clauses_[c].absence_ok) return false;
-        order_.push_back(c);
-      }
-    }
-    if (order_.size() <= 1 && (order_.empty() || !m_.clauses_[order_[0]].absence_ok)) return true;
-    s_.chosen.clear();
-    budget_ = 1 << 20;
-    return Search(0);
-  }
-
- private:
-  bool ConsistentWithChosen(const Leaf& leaf) const {
-    for (const Leaf* c : s_.chosen) {
-      if (!Consistent(s_, *c, leaf)) return false;
-    }
-    return true;
-  }
-
-  bool Absent(uint32_t field) const {
-    if (s_.field_stamp[field] != s_.epoch) return true;
-    if (s_.field_free[field]) return false;
-    for (uint32_t l = s_.field_head[field]; l != kNil; l = s_.leaves[l].next) {
-      if (ConsistentWithChosen(s_.leaves[l])) return false;
-    }
-    return true;
-  }
-
-  bool Search(size_t k) {
-    if (k == order_.size()) return true;
-    if (--budget_ < 0) return false;
-    const uint32_t c = order_[k];
-    if (s_.clause_stamp[c] == s_.epoch) {
-      for (uint32_t h = s_.clause_head[c]; h != kNil; h = s_.hits[h].next) {
-        const Leaf& leaf = s_.hits[h];
-        if (!ConsistentWithChosen(leaf)) continue;
-        s_.chosen.push_back(&leaf);
-        const bool ok = Search(k + 1);
-        s_.chosen.pop_back();
-        if (ok) return true;
-      }
-    }
-    if (m_.clauses_[c].absence_ok && Absent(m_.clauses_[c].field)) return Search(k + 1);
-    return false;
-  }
-
-  const MatcherImpl& m_;
-  Scratch& s_;
-  std::vector<uint32_t> order_;
-  int64_t budget_ = 0;
-};
-
 }  // namespace
 
-void MatcherImpl::Match(std::string_view event, std::vector<uint32_t>* out) const {
-  Scratch& s = tls_scratch;
-  s.Begin(*this);
-  Scanner scanner(*this, s, event);
-  if (!scanner.Run()) return;
-  ConjChecker checker(*this, s);
-  auto consider = [&](uint32_t conj) {
-    const uint32_t rule = conjs_[conj].rule_index;
-    if (s.rule_stamp[rule] == s.epoch) return;
-    if (!checker.Check(conj)) return;
-    s.rule_stamp[rule] = s.epoch;
-    out->push_back(rule_ids_[rule]);
-  };
-  for (const uint32_t conj : s.candidates) consider(conj);
-  for (const uint32_t conj : always_check_) consider(conj);
+namespace match_detail {
+
+bool ScanEvent(const MatcherImpl& m, Scratch& s, std::string_view text) {
+  return Scanner(m, s, text).Run();
 }
 
+}  // namespace match_detail
 }  // namespace bp::pattern

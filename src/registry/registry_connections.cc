@@ -33,53 +33,6 @@ void Merge(json::object& into, const json::object& from) {
   }
 }
 
-Status ValidateParamList(Validator& v, const json::object& parent, std::string_view key,
-                         const std::string& field) {
-  auto it = parent.find(key);
-  if (it == parent.end() || it->value().is_null()) return Status::Ok();
-  if (!it->value().is_array()) return Status::Serialization(std::string(key) + " must be a list.");
-  const auto& arr = it->value().as_array();
-  if (arr.size() > 100) {
-    v.Fail("Value at '" + field +
-           "' failed to satisfy constraint: Member must have length less than or equal to 100");
-  }
-  for (size_t i = 0; i < arr.size(); ++i) {
-    if (!arr[i].is_object())
-      return Status::Serialization(std::string(key) + " entries must be objects.");
-    const auto& p = arr[i].as_object();
-    std::string base = field + "." + std::to_string(i + 1) + ".member.";
-    std::string k = JsonString(p, "Key");
-    std::string val = JsonString(p, "Value");
-    v.Length(base + "key", k, key == "BodyParameters" || key == "QueryStringParameters" ? 1 : 1,
-             512);
-    // Parameter values may be secrets: the message never quotes them.
-    if (val.size() > 512) {
-      v.Fail(
-          "Value at '" + base +
-          "value' failed to satisfy constraint: Member must have length less than or equal to 512");
-    }
-    if (auto s = p.find("IsValueSecret"); s != p.end() && !s->value().is_bool()) {
-      return Status::Serialization("IsValueSecret must be a boolean.");
-    }
-  }
-  return Status::Ok();
-}
-
-Status ValidateHttpParams(Validator& v, const json::object* params, const std::string& field) {
-  if (!params) return Status::Ok();
-  BP_RETURN_IF_ERROR(
-      ValidateParamList(v, *params, "HeaderParameters", field + ".headerParameters"));
-  BP_RETURN_IF_ERROR(
-      ValidateParamList(v, *params, "QueryStringParameters", field + ".queryStringParameters"));
-  BP_RETURN_IF_ERROR(ValidateParamList(v, *params, "BodyParameters", field + ".bodyParameters"));
-  return Status::Ok();
-}
-
-const json::object* Obj(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  return it != o.end() && it->value().is_object() ? &it->value().as_object() : nullptr;
-}
-
 // Removes secret values from a copy of AuthParameters.
 json::object StripSecrets(const json::object& auth) {
   json::object out = auth;
@@ -133,21 +86,6 @@ std::vector<ConnectionParam> Params(const json::object* params, std::string_view
 
 }  // namespace
 
-void CheckEgress(const RegistryOptions& options, Validator& v, std::string_view field,
-                 std::string_view url) {
-  if (!v.ok() || !options.egress_refusal) return;
-  if (std::optional<std::string> why = options.egress_refusal(url)) {
-    v.Fail("Value '" + std::string(url) + "' at '" + std::string(field) +
-           "' failed to satisfy constraint: " + *why);
-  }
-}
-
-bool ValidEndpoint(std::string_view url, bool allow_http) {
-  if (url.substr(0, 8) == "https://") return url.size() > 8;
-  if (allow_http && url.substr(0, 7) == "http://") return url.size() > 7;
-  return false;
-}
-
 // ---- connections ----
 
 std::string Registry::StoredConnection(const Connection& c) const {
@@ -161,120 +99,7 @@ std::string Registry::StoredConnection(const Connection& c) const {
 Status Registry::ParseAuthParameters(const json::object& auth, const std::string& type, bool update,
                                      Connection& c, std::vector<std::string>* reauthorize) {
   (void)reauthorize;
-  Validator v;
-  const json::object* basic = Obj(auth, "BasicAuthParameters");
-  const json::object* api_key = Obj(auth, "ApiKeyAuthParameters");
-  const json::object* oauth = Obj(auth, "OAuthParameters");
-  const json::object* invocation = Obj(auth, "InvocationHttpParameters");
-  if (basic) {
-    if (!update || basic->contains("Username"))
-      v.Length("authParameters.basicAuthParameters.username", JsonString(*basic, "Username"), 1,
-               512);
-    if (!update || basic->contains("Password"))
-      v.Length("authParameters.basicAuthParameters.password",
-               JsonString(*basic, "Password").empty() ? "" : "********", 1, 512);
-    if (JsonString(*basic, "Password").size() > 512)
-      v.Fail(
-          "Value at 'authParameters.basicAuthParameters.password' failed to satisfy constraint: "
-          "Member must have length less than or equal to 512");
-  }
-  if (api_key) {
-    if (!update || api_key->contains("ApiKeyName"))
-      v.Length("authParameters.apiKeyAuthParameters.apiKeyName", JsonString(*api_key, "ApiKeyName"),
-               1, 512);
-    std::string value = JsonString(*api_key, "ApiKeyValue");
-    if ((!update || api_key->contains("ApiKeyValue")) && (value.empty() || value.size() > 512)) {
-      v.Fail(
-          "Value at 'authParameters.apiKeyAuthParameters.apiKeyValue' failed to satisfy "
-          "constraint: Member must have length between 1 and 512");
-    }
-  }
-  if (oauth) {
-    const json::object* client = Obj(*oauth, "ClientParameters");
-    if (!update) v.NotNull("authParameters.oAuthParameters.clientParameters", client != nullptr);
-    if (client) {
-      if (!update || client->contains("ClientID"))
-        v.Length("authParameters.oAuthParameters.clientParameters.clientID",
-                 JsonString(*client, "ClientID"), 1, 512);
-      std::string secret = JsonString(*client, "ClientSecret");
-      if ((!update || client->contains("ClientSecret")) &&
-          (secret.empty() || secret.size() > 512)) {
-        v.Fail(
-            "Value at 'authParameters.oAuthParameters.clientParameters.clientSecret' failed to "
-            "satisfy constraint: Member must have length between 1 and 512");
-      }
-    }
-    if (!update || oauth->contains("AuthorizationEndpoint")) {
-      std::string ep = JsonString(*oauth, "AuthorizationEndpoint");
-      v.Length("authParameters.oAuthParameters.authorizationEndpoint", ep, 1, 2048);
-      if (!ep.empty() && !ValidEndpoint(ep, options_.allow_http_endpoints)) {
-        v.Pattern("authParameters.oAuthParameters.authorizationEndpoint", ep, false,
-                  "^(https://)[^\\s]+$");
-      }
-      if (!ep.empty()) {
-        CheckEgress(options_, v, "authParameters.oAuthParameters.authorizationEndpoint", ep);
-      }
-    }
-    if (!update || oauth->contains("HttpMethod")) {
-      v.Enum("authParameters.oAuthParameters.httpMethod", JsonString(*oauth, "HttpMethod"),
-             {"GET", "POST", "PUT"});
-    }
-    BP_RETURN_IF_ERROR(ValidateHttpParams(v, Obj(*oauth, "OAuthHttpParameters"),
-                                          "authParameters.oAuthParameters.oAuthHttpParameters"));
-  }
-  BP_RETURN_IF_ERROR(ValidateHttpParams(v, invocation, "authParameters.invocationHttpParameters"));
-  BP_RETURN_IF_ERROR(v.Finish());
-  // Values sent in HTTP headers must not be able to inject headers.
-  auto header_safe = [](std::string_view value) {
-    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-  };
-  auto token_ok = [](std::string_view name) {
-    if (name.empty()) return false;
-    for (unsigned char c : name) {
-      if (c <= 32 || c >= 127 ||
-          std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) !=
-              std::string_view::npos) {
-        return false;
-      }
-    }
-    return true;
-  };
-  if (api_key) {
-    if (api_key->contains("ApiKeyName") && !token_ok(JsonString(*api_key, "ApiKeyName"))) {
-      return Status::Validation("ApiKeyName must be a valid HTTP header name.");
-    }
-    if (!header_safe(JsonString(*api_key, "ApiKeyValue"))) {
-      return Status::Validation("ApiKeyValue must not contain CR, LF or NUL characters.");
-    }
-  }
-  if (basic && (!header_safe(JsonString(*basic, "Username")) ||
-                !header_safe(JsonString(*basic, "Password")))) {
-    return Status::Validation("Username and Password must not contain CR, LF or NUL characters.");
-  }
-  if (basic && JsonString(*basic, "Username").find(':') != std::string::npos) {
-    return Status::Validation(
-        "Username must not contain ':' (it separates user and password in Basic auth).");
-  }
-  if (!update) {
-    if (type == "BASIC" && !basic)
-      return Status::Validation(
-          "BasicAuthParameters are required when AuthorizationType is BASIC.");
-    if (type == "API_KEY" && !api_key)
-      return Status::Validation(
-          "ApiKeyAuthParameters are required when AuthorizationType is API_KEY.");
-    if (type == "OAUTH_CLIENT_CREDENTIALS" && !oauth)
-      return Status::Validation(
-          "OAuthParameters are required when AuthorizationType is OAUTH_CLIENT_CREDENTIALS.");
-  }
-  int kinds = (basic ? 1 : 0) + (api_key ? 1 : 0) + (oauth ? 1 : 0);
-  if (kinds > 1)
-    return Status::Validation(
-        "Only one of BasicAuthParameters, ApiKeyAuthParameters and OAuthParameters may be given.");
-  if ((basic && type != "BASIC") || (api_key && type != "API_KEY") ||
-      (oauth && type != "OAUTH_CLIENT_CREDENTIALS")) {
-    return Status::Validation("The AuthParameters given do not match AuthorizationType " + type +
-                              ".");
-  }
+  BP_RETURN_IF_ERROR(ValidateAuthParameters(auth, type, update, options_));
   if (update) {
     Merge(c.secrets, auth);
   } else {
@@ -298,27 +123,27 @@ std::shared_ptr<const ConnectionView> Registry::BuildConnectionView(const Connec
     if (ConnectionStateName(s) == state) view->state = s;
   }
   view->generation = c.generation;
-  if (auto* b = Obj(c.secrets, "BasicAuthParameters")) {
+  if (auto* b = ObjectMember(c.secrets, "BasicAuthParameters")) {
     view->username = JsonString(*b, "Username");
     view->password = JsonString(*b, "Password");
   }
-  if (auto* a = Obj(c.secrets, "ApiKeyAuthParameters")) {
+  if (auto* a = ObjectMember(c.secrets, "ApiKeyAuthParameters")) {
     view->api_key_name = JsonString(*a, "ApiKeyName");
     view->api_key_value = JsonString(*a, "ApiKeyValue");
   }
-  if (auto* o = Obj(c.secrets, "OAuthParameters")) {
-    if (auto* cp = Obj(*o, "ClientParameters")) {
+  if (auto* o = ObjectMember(c.secrets, "OAuthParameters")) {
+    if (auto* cp = ObjectMember(*o, "ClientParameters")) {
       view->client_id = JsonString(*cp, "ClientID");
       view->client_secret = JsonString(*cp, "ClientSecret");
     }
     view->authorization_endpoint = JsonString(*o, "AuthorizationEndpoint");
     view->oauth_http_method = JsonString(*o, "HttpMethod");
-    const json::object* p = Obj(*o, "OAuthHttpParameters");
+    const json::object* p = ObjectMember(*o, "OAuthHttpParameters");
     view->oauth_headers = Params(p, "HeaderParameters");
     view->oauth_query = Params(p, "QueryStringParameters");
     view->oauth_body = Params(p, "BodyParameters");
   }
-  const json::object* inv = Obj(c.secrets, "InvocationHttpParameters");
+  const json::object* inv = ObjectMember(c.secrets, "InvocationHttpParameters");
   view->headers = Params(inv, "HeaderParameters");
   view->query = Params(inv, "QueryStringParameters");
   view->body = Params(inv, "BodyParameters");

@@ -68,6 +68,12 @@ StatusOr<std::optional<std::string>> RequiredName(const boost::json::object& in,
 // PutTargets: validates the enum members of AWS-only parameter blocks (EcsParameters, ...) and
 // refuses those blocks (registry_target_params.cc). `index` is the target's position (0-based).
 Status ValidateTargetParameterBlocks(const boost::json::object& target, size_t index);
+// The member `key` of `o` when it is an object, else null.
+const boost::json::object* ObjectMember(const boost::json::object& o, std::string_view key);
+// CreateConnection / UpdateConnection (`update`: only the members given are checked): the
+// AuthParameters `auth` are valid for AuthorizationType `type` (connection_auth.cc).
+Status ValidateAuthParameters(const boost::json::object& auth, std::string_view type, bool update,
+                              const RegistryOptions& options);
 // https:// endpoints, and http:// ones when allowed (loopback dev mode or configuration).
 bool ValidEndpoint(std::string_view url, bool allow_http);
 // Adds a violation to `v` when options.egress_refusal refuses `url` (SPEC §17).
