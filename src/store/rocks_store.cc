@@ -438,6 +438,12 @@ StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksStoreOptions& options
     rocksdb::ColumnFamilyOptions cf;
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache;
+    // Index blocks live in (and are bounded by) the block cache rather than beside each open
+    // table: otherwise memory grows with the data kept (attempt records are kept for days),
+    // about 0.4 MB per 64 MB table, and a 30-minute soak saw RSS grow by a quarter in its second
+    // half. Level-0 indexes stay pinned, being the ones every read consults.
+    table.cache_index_and_filter_blocks = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = 32 << 20;
     if (i == static_cast<int>(Family::kTasks) || i == static_cast<int>(Family::kQueues)) {
