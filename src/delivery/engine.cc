@@ -232,6 +232,78 @@ void EngineImpl::ApplyGuards(Lane& lane, const registry::DestinationView& dest) 
   if (lane.limiter->rate() != rate) lane.limiter->SetRate(rate);
 }
 
+// Reads the destination's start settings into `lane` (once per pass, from one registry
+// snapshot): max-inflight, rate-burst, guards. Returns false while an OAuth destination's token
+// is still being fetched: the lane then waits without using its limit.
+bool EngineImpl::PrepareApiLane(Lane& lane, int* max_inflight) {
+  auto dest = d_.registry->FindDestination(lane.resource);
+  if (!dest) return true;
+  auto it = dest->tags.find("bridgeport:max-inflight");
+  if (it != dest->tags.end()) *max_inflight = std::max(1, std::atoi(it->second.c_str()));
+  auto b = dest->tags.find("bridgeport:rate-burst");
+  if (b != dest->tags.end()) lane.burst = std::max(1, std::atoi(b->second.c_str()));
+  ApplyGuards(lane, *dest);
+  auto conn = d_.registry->FindConnection(dest->connection_name);
+  if (conn && conn->auth_type == registry::AuthType::kOAuthClientCredentials) {
+    ConnectionAuth* ca =
+        AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {}));
+    if (ca && ca->cache().Get().kind == auth::Lookup::Kind::kPending) {
+      lane.waiting_token = true;
+      return false;
+    }
+  }
+  return true;
+}
+
+// Reads the record of the next ready task before the limiter admits its start: a slow store
+// read (a remote database) between admission and the request would bunch starts at the
+// destination. Returns false when the task is gone (already completed, e.g. handed over twice)
+// and was dropped from the lane.
+bool EngineImpl::LoadFrontRecord(Lane& lane) {
+  if (lane.ready.empty() || lane.ready.front().record) return true;
+  auto data = d_.store->Get(store::Family::kTasks, TaskKey(lane.ready.front().seq));
+  if (data.ok() && !data->has_value()) {
+    lane.ready.pop_front();
+    return false;
+  }
+  if (data.ok()) {
+    lane.ready.front().record = std::make_shared<const std::string>(std::move(**data));
+  }
+  return true;
+}
+
+// Whether one more start may happen now on a rate-limited lane: circuit breaker, adaptive-rate
+// pause, rate-burst spacing and the exact window. Takes the start from the limiter when it
+// answers yes.
+bool EngineImpl::AdmitStart(Lane& lane) {
+  int64_t now = d_.clock->MonotonicMicros();
+  // Circuit breaker open, or paused by adaptive-rate until Retry-After: nothing starts.
+  if (lane.blocked_until_us > now) return false;
+  if (lane.breaker && lane.breaker->state(now) == CircuitBreaker::State::kOpen) {
+    lane.blocked_until_us = lane.breaker->open_until();
+    return false;
+  }
+  if (lane.breaker && lane.breaker->state(now) == CircuitBreaker::State::kHalfOpen &&
+      lane.inflight > 0) {
+    return false;  // the probe is out; wait for its result
+  }
+  // rate-burst B (GCRA): starts are spaced by T = 1 s / R, with up to B at once; on top of
+  // (never instead of) the exact window below.
+  const int burst = lane.burst;
+  int64_t interval = 1'000'000 / std::max(1, lane.limiter->rate());
+  if ((burst > 0 && lane.gcra_tat_us - now > int64_t{burst - 1} * interval) ||
+      !lane.limiter->TryAcquire(now)) {
+    if (!lane.throttled) {
+      lane.throttled = true;
+      lane.throttled_waits->Inc();
+    }
+    return false;
+  }
+  lane.throttled = false;
+  if (burst > 0) lane.gcra_tat_us = std::max(lane.gcra_tat_us, now) + interval;
+  return !lane.breaker || lane.breaker->AllowStart(now);
+}
+
 void EngineImpl::Dispatch(Lane& lane) {
   if (!HasWork(lane)) return;
   if (!MayStart(lane)) return;
@@ -240,79 +312,14 @@ void EngineImpl::Dispatch(Lane& lane) {
     return;
   }
   int max_inflight = d_.defaults.max_inflight;
-  int burst = 0;  // 0: no GCRA spacing (all R starts may happen at once)
-  if (lane.kind == LaneKind::kApi) {
-    if (auto dest = d_.registry->FindDestination(lane.resource)) {
-      auto it = dest->tags.find("bridgeport:max-inflight");
-      if (it != dest->tags.end()) max_inflight = std::max(1, std::atoi(it->second.c_str()));
-      auto b = dest->tags.find("bridgeport:rate-burst");
-      if (b != dest->tags.end()) burst = std::max(1, std::atoi(b->second.c_str()));
-      ApplyGuards(lane, *dest);
-    }
-  }
-  lane.burst = burst;
+  lane.burst = 0;  // 0: no GCRA spacing (all R starts may happen at once)
   lane.waiting_token = false;
-  if (lane.kind == LaneKind::kApi) {
-    // An OAuth destination whose token is still being fetched waits without using its limit.
-    auto dest = d_.registry->FindDestination(lane.resource);
-    auto conn = dest ? d_.registry->FindConnection(dest->connection_name) : nullptr;
-    if (conn && conn->auth_type == registry::AuthType::kOAuthClientCredentials) {
-      ConnectionAuth* ca =
-          AuthFor(*conn, registry::ResolveSettings(d_.defaults, conn->tags, dest->tags, {}));
-      if (ca && ca->cache().Get().kind == auth::Lookup::Kind::kPending) {
-        lane.waiting_token = true;
-        return;
-      }
-    }
-  }
+  if (lane.kind == LaneKind::kApi && !PrepareApiLane(lane, &max_inflight)) return;
   while (HasWork(lane) && lane.inflight < max_inflight && !lane.waiting_token) {
-    if (!lane.ready.empty() && !lane.ready.front().record) {
-      // Read the record before the limiter admits the start: a slow store read (a remote
-      // database) between admission and the request would bunch starts at the destination.
-      auto data = d_.store->Get(store::Family::kTasks, TaskKey(lane.ready.front().seq));
-      if (data.ok() && !data->has_value()) {
-        lane.ready.pop_front();  // already completed (e.g. handed over twice)
-        continue;
-      }
-      if (data.ok()) {
-        lane.ready.front().record = std::make_shared<const std::string>(std::move(**data));
-      }
-    }
+    if (!LoadFrontRecord(lane)) continue;
     // Checked before every start, not once per lane: a lease can end while this loop runs.
     if (!MayStart(lane)) return;
-    if (lane.limiter) {
-      int64_t now = d_.clock->MonotonicMicros();
-      // Circuit breaker open, or paused by adaptive-rate until Retry-After: nothing starts.
-      if (lane.blocked_until_us > now) return;
-      if (lane.breaker && lane.breaker->state(now) == CircuitBreaker::State::kOpen) {
-        lane.blocked_until_us = lane.breaker->open_until();
-        return;
-      }
-      if (lane.breaker && lane.breaker->state(now) == CircuitBreaker::State::kHalfOpen &&
-          lane.inflight > 0) {
-        return;  // the probe is out; wait for its result
-      }
-      // rate-burst B (GCRA): starts are spaced by T = 1 s / R, with up to B at once; on top of
-      // (never instead of) the exact window below.
-      int64_t interval = 1'000'000 / std::max(1, lane.limiter->rate());
-      if (burst > 0 && lane.gcra_tat_us - now > int64_t{burst - 1} * interval) {
-        if (!lane.throttled) {
-          lane.throttled = true;
-          lane.throttled_waits->Inc();
-        }
-        return;
-      }
-      if (!lane.limiter->TryAcquire(now)) {
-        if (!lane.throttled) {
-          lane.throttled = true;
-          lane.throttled_waits->Inc();
-        }
-        return;
-      }
-      lane.throttled = false;
-      if (burst > 0) lane.gcra_tat_us = std::max(lane.gcra_tat_us, now) + interval;
-      if (lane.breaker && !lane.breaker->AllowStart(now)) return;
-    }
+    if (lane.limiter && !AdmitStart(lane)) return;
     if (TakePipeTurn(lane)) {
       auto call = std::move(lane.pipe_calls.front());
       lane.pipe_calls.pop_front();
@@ -423,73 +430,81 @@ void EngineImpl::Sweep() {
         throttle_expiry = it != dest->tags.end() && it->second == "age";
       }
     }
-    if (!lane->parked && !throttle_expiry) continue;
-    std::deque<TaskRef> keep;
-    std::vector<TaskRef> expired;
-    for (const TaskRef& ref : lane->ready) {
-      if (ref.ingestion_ms + int64_t{ref.max_age_s} * 1000 < now_ms) {
-        expired.push_back(ref);
-      } else {
-        keep.push_back(ref);
-      }
-    }
-    if (expired.empty()) continue;
-    lane->ready.swap(keep);
-    for (const TaskRef& ref : expired) {
-      auto data = d_.store->Get(store::Family::kTasks, TaskKey(ref.seq));
-      if (!data.ok() || !data->has_value()) continue;
-      auto task = DecodeTask(**data);
-      if (!task) continue;
-      Attempt a;
-      a.task = std::move(*task);
-      a.lane = key;
-      a.ref = ref;
-      a.target = d_.registry->FindTarget(a.task.bus, a.task.rule, a.task.target_id);
-      if (!a.target) {
-        Cancel(a.task, "target removed");
-        continue;
-      }
-      if (lane->parked) {
-        FailPermanent(a, DeliveryErrorCode::kNoPermissions,
-                      "The destination was inactive (connection not authorized) until the event "
-                      "exceeded its MaximumEventAgeInSeconds.",
-                      ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
-      } else {
-        FailPermanent(a, DeliveryErrorCode::kThrottling,
-                      "The event waited for the destination's rate limit beyond its "
-                      "MaximumEventAgeInSeconds (bridgeport:throttle-expiry=age).",
-                      ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
-      }
-    }
+    if (lane->parked || throttle_expiry) ExpireWaiting(key, *lane, now_ms);
   }
   // Attempt records older than the retention are deleted once every 10 minutes.
   int64_t mono = d_.clock->MonotonicMicros();
   if (mono - last_retention_mono_ >= 600'000'000) {
     last_retention_mono_ = mono;
-    int64_t cutoff_us = d_.clock->NowMicros() - d_.attempt_retention_seconds * 1'000'000;
-    // Every lane that has records, also lanes idle since the last start: walk the lanes by
-    // seeking past each one's keys.
-    store::WriteBatch b;
-    std::string seek = "a";
-    for (;;) {
-      std::string lane;
-      Status s = d_.store->Scan(store::Family::kAttempts, seek, store::PrefixEnd("a"),
-                                [&](std::string_view k, std::string_view) {
-                                  size_t nul = k.find('\0');
-                                  if (nul != std::string_view::npos) {
-                                    lane = std::string(k.substr(1, nul - 1));
-                                  }
-                                  return false;
-                                });
-      if (!s.ok() || lane.empty()) break;
-      std::string begin = "a" + lane + '\x00';
-      std::string end = begin;
-      store::AppendBigEndian64(end, static_cast<uint64_t>(std::max<int64_t>(0, cutoff_us)));
-      b.DeleteRange(store::Family::kAttempts, begin, end);
-      seek = "a" + lane + '\x01';
-    }
-    if (!b.empty()) d_.store->WriteAsync(std::move(b), [](Status) {});
+    DeleteOldAttempts(d_.clock->NowMicros() - d_.attempt_retention_seconds * 1'000'000);
   }
+}
+
+// Dead-letters the ready tasks of a parked or throttle-expiring lane whose event is older than
+// the target's maximum event age.
+void EngineImpl::ExpireWaiting(const std::string& key, Lane& lane, int64_t now_ms) {
+  std::deque<TaskRef> keep;
+  std::vector<TaskRef> expired;
+  for (const TaskRef& ref : lane.ready) {
+    if (ref.ingestion_ms + int64_t{ref.max_age_s} * 1000 < now_ms) {
+      expired.push_back(ref);
+    } else {
+      keep.push_back(ref);
+    }
+  }
+  if (expired.empty()) return;
+  lane.ready.swap(keep);
+  for (const TaskRef& ref : expired) {
+    auto data = d_.store->Get(store::Family::kTasks, TaskKey(ref.seq));
+    if (!data.ok() || !data->has_value()) continue;
+    auto task = DecodeTask(**data);
+    if (!task) continue;
+    Attempt a;
+    a.task = std::move(*task);
+    a.lane = key;
+    a.ref = ref;
+    a.target = d_.registry->FindTarget(a.task.bus, a.task.rule, a.task.target_id);
+    if (!a.target) {
+      Cancel(a.task, "target removed");
+      continue;
+    }
+    if (lane.parked) {
+      FailPermanent(a, DeliveryErrorCode::kNoPermissions,
+                    "The destination was inactive (connection not authorized) until the event "
+                    "exceeded its MaximumEventAgeInSeconds.",
+                    ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
+    } else {
+      FailPermanent(a, DeliveryErrorCode::kThrottling,
+                    "The event waited for the destination's rate limit beyond its "
+                    "MaximumEventAgeInSeconds (bridgeport:throttle-expiry=age).",
+                    ExhaustedRetryCondition::kMaximumEventAgeInSeconds, store::WriteBatch());
+    }
+  }
+}
+
+// Deletes the attempt records that started before `cutoff_us`, in every lane that has records
+// (also lanes idle since their last start): walks the lanes by seeking past each one's keys.
+void EngineImpl::DeleteOldAttempts(int64_t cutoff_us) {
+  store::WriteBatch b;
+  std::string seek = "a";
+  for (;;) {
+    std::string lane;
+    Status s = d_.store->Scan(store::Family::kAttempts, seek, store::PrefixEnd("a"),
+                              [&](std::string_view k, std::string_view) {
+                                size_t nul = k.find('\0');
+                                if (nul != std::string_view::npos) {
+                                  lane = std::string(k.substr(1, nul - 1));
+                                }
+                                return false;
+                              });
+    if (!s.ok() || lane.empty()) break;
+    std::string begin = "a" + lane + '\x00';
+    std::string end = begin;
+    store::AppendBigEndian64(end, static_cast<uint64_t>(std::max<int64_t>(0, cutoff_us)));
+    b.DeleteRange(store::Family::kAttempts, begin, end);
+    seek = "a" + lane + '\x01';
+  }
+  if (!b.empty()) d_.store->WriteAsync(std::move(b), [](Status) {});
 }
 
 void EngineImpl::UpdateGauges() {

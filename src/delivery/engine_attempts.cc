@@ -154,48 +154,9 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
                   ExhaustedRetryCondition::kNone, store::WriteBatch());
     return;
   }
-  // Authorization header.
   std::optional<transform::AuthHeader> auth_header;
-  const auto& conn = *a.connection;
-  if (conn.auth_type == registry::AuthType::kBasic ||
-      conn.auth_type == registry::AuthType::kApiKey) {
-    auth::StaticAuthParams p{conn.username, conn.password, conn.api_key_name, conn.api_key_value};
-    auto h = auth::StaticAuthHeader(conn.auth_type == registry::AuthType::kBasic
-                                        ? auth::StaticAuthType::kBasic
-                                        : auth::StaticAuthType::kApiKey,
-                                    p);
-    if (h) auth_header = transform::AuthHeader{h->first, h->second};
-  } else if (conn.auth_type == registry::AuthType::kOAuthClientCredentials) {
-    ConnectionAuth* ca = AuthFor(conn, a.settings);
-    auth::Lookup lookup = ca->cache().Get();
-    switch (lookup.kind) {
-      case auth::Lookup::Kind::kReady:
-        a.access_token = lookup.token.access_token;
-        auth_header =
-            transform::AuthHeader{"Authorization", auth::AuthorizationHeaderValue(lookup.token)};
-        break;
-      case auth::Lookup::Kind::kPending:
-        // Wait for the token; the start we took from the limiter is given up, which only makes
-        // the lane more conservative.
-        lane.waiting_token = true;
-        AddReady(lane.key, a.ref, /*front=*/true);
-        return;
-      case auth::Lookup::Kind::kTransientFailure: {
-        HttpResult r;
-        r.kind = HttpResult::Kind::kConnectionFailed;
-        r.error = "OAuth token endpoint unavailable: " + lookup.reason;
-        r.start_us = a.start_wall_us;
-        lane.inflight++;
-        total_inflight_++;
-        OnHttpDone(attempt, std::move(r));
-        return;
-      }
-      case auth::Lookup::Kind::kPermanentFailure:
-        SetConnectionState(conn.name, registry::ConnectionState::kDeauthorized, lookup.reason);
-        AddReady(lane.key, a.ref, /*front=*/true);
-        return;
-    }
-  }
+  if (!AuthorizeAttempt(lane, attempt, &auth_header)) return;
+  const registry::ConnectionView& conn = *a.connection;
   auto payload = BuildPayload(a);
   if (!payload) return;
   auto http_params = HttpParametersFromJson(a.target->config);
@@ -214,15 +175,73 @@ void EngineImpl::StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt) {
                   store::WriteBatch());
     return;
   }
+  SendApiRequest(lane, std::move(attempt), std::move(*spec));
+}
+
+// The Authorization header of an API attempt: static for Basic and API key, the cached token
+// for OAuth. Returns false when the attempt does not go out now: it waits for a token fetch, or
+// was completed (token endpoint down: a retryable failure) or put back (connection
+// deauthorized).
+bool EngineImpl::AuthorizeAttempt(Lane& lane, const std::shared_ptr<Attempt>& attempt,
+                                  std::optional<transform::AuthHeader>* auth_header) {
+  Attempt& a = *attempt;
+  const auto& conn = *a.connection;
+  if (conn.auth_type == registry::AuthType::kBasic ||
+      conn.auth_type == registry::AuthType::kApiKey) {
+    auth::StaticAuthParams p{conn.username, conn.password, conn.api_key_name, conn.api_key_value};
+    auto h = auth::StaticAuthHeader(conn.auth_type == registry::AuthType::kBasic
+                                        ? auth::StaticAuthType::kBasic
+                                        : auth::StaticAuthType::kApiKey,
+                                    p);
+    if (h) *auth_header = transform::AuthHeader{h->first, h->second};
+  } else if (conn.auth_type == registry::AuthType::kOAuthClientCredentials) {
+    ConnectionAuth* ca = AuthFor(conn, a.settings);
+    auth::Lookup lookup = ca->cache().Get();
+    switch (lookup.kind) {
+      case auth::Lookup::Kind::kReady:
+        a.access_token = lookup.token.access_token;
+        *auth_header =
+            transform::AuthHeader{"Authorization", auth::AuthorizationHeaderValue(lookup.token)};
+        break;
+      case auth::Lookup::Kind::kPending:
+        // Wait for the token; the start we took from the limiter is given up, which only makes
+        // the lane more conservative.
+        lane.waiting_token = true;
+        AddReady(lane.key, a.ref, /*front=*/true);
+        return false;
+      case auth::Lookup::Kind::kTransientFailure: {
+        HttpResult r;
+        r.kind = HttpResult::Kind::kConnectionFailed;
+        r.error = "OAuth token endpoint unavailable: " + lookup.reason;
+        r.start_us = a.start_wall_us;
+        lane.inflight++;
+        total_inflight_++;
+        OnHttpDone(attempt, std::move(r));
+        return false;
+      }
+      case auth::Lookup::Kind::kPermanentFailure:
+        SetConnectionState(conn.name, registry::ConnectionState::kDeauthorized, lookup.reason);
+        AddReady(lane.key, a.ref, /*front=*/true);
+        return false;
+    }
+  }
+  return true;
+}
+
+// Sends the built request of an API attempt, with the delivery headers when the destination
+// asks for them; the outcome comes back on the engine thread (OnHttpDone).
+void EngineImpl::SendApiRequest(Lane& lane, std::shared_ptr<Attempt> attempt,
+                                transform::HttpRequestSpec spec) {
+  Attempt& a = *attempt;
   HttpRequest req;
-  req.method = spec->method;
-  req.url = spec->url;
-  req.headers = spec->headers;
-  req.body = std::move(spec->body);
+  req.method = spec.method;
+  req.url = spec.url;
+  req.headers = spec.headers;
+  req.body = std::move(spec.body);
   req.timeout_ms = a.settings.timeout_ms;
   a.method = req.method;
-  a.redacted_url = spec->redacted_url;
-  a.redacted_headers = spec->redacted_headers;
+  a.redacted_url = spec.redacted_url;
+  a.redacted_headers = spec.redacted_headers;
   if (a.settings.delivery_headers) {
     std::pair<std::string, std::string> extra[] = {
         {"X-Bridgeport-Event-Id", a.task.event_id},

@@ -48,10 +48,15 @@ class EngineImpl final : public DeliveryEngine {
   void Schedule(const std::string& lane, const TaskRef& ref, int64_t due_ms);
   void PromoteTimers(int64_t now_ms);
   void DispatchAll();
+  bool PrepareApiLane(Lane& lane, int* max_inflight);
+  bool LoadFrontRecord(Lane& lane);
+  bool AdmitStart(Lane& lane);
   void Dispatch(Lane& lane);
   // Circuit breaker and adaptive rate of an API destination lane, from its tags.
   void ApplyGuards(Lane& lane, const registry::DestinationView& dest);
   bool LaneUsable(Lane& lane);
+  void ExpireWaiting(const std::string& key, Lane& lane, int64_t now_ms);
+  void DeleteOldAttempts(int64_t cutoff_us);
   void Sweep();
   void UpdateGauges();
   int64_t NextWakeMicros(int64_t now_mono);
@@ -59,6 +64,10 @@ class EngineImpl final : public DeliveryEngine {
   // engine_attempts.cc: one attempt and its outcome.
   void StartAttempt(Lane& lane, const TaskRef& ref);
   void StartApiAttempt(Lane& lane, std::shared_ptr<Attempt> attempt);
+  bool AuthorizeAttempt(Lane& lane, const std::shared_ptr<Attempt>& attempt,
+                        std::optional<transform::AuthHeader>* auth_header);
+  void SendApiRequest(Lane& lane, std::shared_ptr<Attempt> attempt,
+                      transform::HttpRequestSpec spec);
   void StartQueueAttempt(Lane& lane, std::shared_ptr<Attempt> attempt, const std::string& payload);
   void StartBusAttempt(Lane& lane, std::shared_ptr<Attempt> attempt);
   // The target's payload for this event, or nullopt after failing the delivery (INVALID_JSON, ...).
