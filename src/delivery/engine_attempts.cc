@@ -317,6 +317,29 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
   lane.inflight--;
   total_inflight_--;
   if (!lane.ready.empty()) active_.insert(&lane);
+  Outcome outcome = Classify(result, a.policy);
+  int64_t now_ms = d_.clock->NowMillis();
+  ObserveResult(lane, a, result, outcome, now_ms);
+  if (outcome.kind == OutcomeKind::kSuccess) {
+    store::WriteBatch b;
+    RecordAttempt(a, &result, "success", "", "", 0, b);
+    Succeed(a, std::move(b));
+    return;
+  }
+  std::string code(DeliveryErrorCodeName(outcome.error_code));
+  Count("bridgeport_invocation_failures_total", "Failed attempts by error code",
+        {{"destination", lane.resource}, {"error_code", code}})
+      .Inc();
+  if (ResendAfterAuthFailure(a, result, outcome, code, now_ms)) return;
+  a.task.oauth_resend = false;
+  a.task.last_error_code = code;
+  a.task.last_error_message = outcome.error_message;
+  RetryOrFail(a, result, outcome, code, now_ms);
+}
+
+// Metrics, logs and the lane's guards (circuit breaker, adaptive rate) for one finished attempt.
+void EngineImpl::ObserveResult(Lane& lane, const Attempt& a, const HttpResult& result,
+                               const Outcome& outcome, int64_t now_ms) {
   std::string result_class = ResultClass(result);
   std::string dest_name = lane.resource;
   Attempts(lane, result_class).Inc();
@@ -328,8 +351,6 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
               {{"destination", dest_name}, {"error", result.error}});
   }
   lane.attempt_duration->Observe(static_cast<double>(result.duration_us) / 1e6);
-  Outcome outcome = Classify(result, a.policy);
-  int64_t now_ms = d_.clock->NowMillis();
   int64_t now_mono = d_.clock->MonotonicMicros();
   if (lane.breaker) {
     bool was_closed = lane.breaker->state(now_mono) == CircuitBreaker::State::kClosed;
@@ -358,16 +379,13 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
               {"status", result.status},
               {"duration_ms", result.duration_us / 1000},
               {"error_code", std::string(DeliveryErrorCodeName(outcome.error_code))}});
-  if (outcome.kind == OutcomeKind::kSuccess) {
-    store::WriteBatch b;
-    RecordAttempt(a, &result, "success", "", "", 0, b);
-    Succeed(a, std::move(b));
-    return;
-  }
-  std::string code(DeliveryErrorCodeName(outcome.error_code));
-  Count("bridgeport_invocation_failures_total", "Failed attempts by error code",
-        {{"destination", dest_name}, {"error_code", code}})
-      .Inc();
+}
+
+// A 401/407 from the endpoint: an OAuth connection drops its token and re-sends once at once
+// (returns true; it uses one retry, none if there are none); other connections are deauthorized
+// when the destination asks for it (deauthorize-on-401).
+bool EngineImpl::ResendAfterAuthFailure(Attempt& a, HttpResult& result, const Outcome& outcome,
+                                        const std::string& code, int64_t now_ms) {
   bool is_auth_status =
       result.kind == HttpResult::Kind::kResponse && (result.status == 401 || result.status == 407);
   if (is_auth_status && a.connection) {
@@ -389,7 +407,7 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
         // The re-send must see the updated record even before the write above commits.
         a.ref.record = std::make_shared<const std::string>(EncodeTask(a.task));
         AddReady(a.lane, a.ref, /*front=*/true);
-        return;
+        return true;
       }
     } else if (a.connection->auth_type != registry::AuthType::kOAuthClientCredentials &&
                a.settings.deauthorize_on_401) {
@@ -398,9 +416,13 @@ void EngineImpl::OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result)
           "HTTP " + std::to_string(result.status) + " from the endpoint (deauthorize-on-401)");
     }
   }
-  a.task.oauth_resend = false;
-  a.task.last_error_code = code;
-  a.task.last_error_message = outcome.error_message;
+  return false;
+}
+
+// A failed attempt: a durable retry when the failure is retryable and the policy allows one,
+// else the dead-letter path.
+void EngineImpl::RetryOrFail(Attempt& a, HttpResult& result, const Outcome& outcome,
+                             const std::string& code, int64_t now_ms) {
   if (outcome.kind == OutcomeKind::kRetryable) {
     std::optional<int64_t> retry_after;
     if (auto h = result.Header("Retry-After")) retry_after = ParseRetryAfter(*h, now_ms / 1000);

@@ -73,6 +73,12 @@ class EngineImpl final : public DeliveryEngine {
   // The target's payload for this event, or nullopt after failing the delivery (INVALID_JSON, ...).
   std::optional<std::string> BuildPayload(Attempt& attempt);
   void OnHttpDone(std::shared_ptr<Attempt> attempt, HttpResult result);
+  void ObserveResult(Lane& lane, const Attempt& a, const HttpResult& result, const Outcome& outcome,
+                     int64_t now_ms);
+  bool ResendAfterAuthFailure(Attempt& a, HttpResult& result, const Outcome& outcome,
+                              const std::string& code, int64_t now_ms);
+  void RetryOrFail(Attempt& a, HttpResult& result, const Outcome& outcome, const std::string& code,
+                   int64_t now_ms);
   void Succeed(Attempt& attempt, store::WriteBatch batch);
   void FailPermanent(Attempt& attempt, DeliveryErrorCode code, std::string message,
                      ExhaustedRetryCondition exhausted, store::WriteBatch batch);
