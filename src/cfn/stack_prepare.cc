@@ -275,6 +275,34 @@ StatusOr<Prepared> StackEngine::Impl::Prepare(std::string_view body, const json:
   return FinishPrepare(std::move(p));
 }
 
+namespace {
+
+// The template's Rules: every assertion of a rule whose RuleCondition holds must hold.
+Status CheckTemplateRules(const json::object& rules, Evaluator& ev) {
+  for (const auto& rule : rules) {
+    if (!rule.value().is_object()) return ValidationError("Every Rules member must be an object");
+    const json::object& r = rule.value().as_object();
+    if (const json::value* cond = r.if_contains("RuleCondition")) {
+      BP_ASSIGN_OR_RETURN(bool applies, ev.Condition(*cond));
+      if (!applies) continue;
+    }
+    const json::value* asserts = r.if_contains("Assertions");
+    if (!asserts || !asserts->is_array()) continue;
+    for (const auto& a : asserts->as_array()) {
+      if (!a.is_object() || !a.as_object().contains("Assert")) continue;
+      BP_ASSIGN_OR_RETURN(bool ok, ev.Condition(a.as_object().at("Assert")));
+      if (!ok) {
+        std::string d = JStr(a.as_object(), "AssertDescription");
+        return ValidationError(d.empty() ? "Template rule " + std::string(rule.key()) + " failed"
+                                         : d);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<Prepared> StackEngine::Impl::FinishPrepare(Prepared p) {
   const json::object& t = p.tmpl.as_object();
   EvalContext& ctx = p.ctx;
@@ -283,25 +311,7 @@ StatusOr<Prepared> StackEngine::Impl::FinishPrepare(Prepared p) {
   }
   Evaluator ev(ctx);
   if (const json::value* rules = t.if_contains("Rules")) {
-    for (const auto& rule : rules->as_object()) {
-      if (!rule.value().is_object()) return ValidationError("Every Rules member must be an object");
-      const json::object& r = rule.value().as_object();
-      if (const json::value* cond = r.if_contains("RuleCondition")) {
-        BP_ASSIGN_OR_RETURN(bool applies, ev.Condition(*cond));
-        if (!applies) continue;
-      }
-      const json::value* asserts = r.if_contains("Assertions");
-      if (!asserts || !asserts->is_array()) continue;
-      for (const auto& a : asserts->as_array()) {
-        if (!a.is_object() || !a.as_object().contains("Assert")) continue;
-        BP_ASSIGN_OR_RETURN(bool ok, ev.Condition(a.as_object().at("Assert")));
-        if (!ok) {
-          std::string d = JStr(a.as_object(), "AssertDescription");
-          return ValidationError(d.empty() ? "Template rule " + std::string(rule.key()) + " failed"
-                                           : d);
-        }
-      }
-    }
+    BP_RETURN_IF_ERROR(CheckTemplateRules(rules->as_object(), ev));
   }
   // Resources: conditions, references, capabilities.
   std::vector<std::string> ids;

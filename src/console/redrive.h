@@ -63,6 +63,8 @@ class Redriver {
   void Loop();
   // One paced step of a running job; mu_ held. Returns false when the job is finished.
   bool Step(RedriveJob& job, int64_t now_us);
+  // Ends `job` as FAILED with `error` (persisted best effort).
+  void FailJob(RedriveJob& job, std::string error, int64_t now_ms);
   Status Persist(const RedriveJob& job);
 
   const ConsoleDeps d_;

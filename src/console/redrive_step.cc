@@ -34,33 +34,27 @@ std::string EventIdOf(const std::string& body) {
                                                               : std::string();
 }
 
-}  // namespace
-
-bool Redriver::Step(RedriveJob& job, int64_t now_us) {
-  const int64_t interval = 1'000'000 / job.rate;
-  // Up to 50 steps a second: at high rates a step takes several messages.
-  const size_t want = static_cast<size_t>(std::max(1, job.rate / 50));
-  constexpr size_t kPage = 1000;
-  RedriveJob next = job;
-  auto page = d_.queues->PeekMessages(job.queue, job.cursor, kPage);
-  if (!page.ok()) {
-    next.state = "FAILED";
-    next.last_error = "the queue " + job.queue + " no longer exists";
-    next.updated_ms = d_.clock->NowMillis();
-    Persist(next).IgnoreError();
-    job = std::move(next);
-    return false;
-  }
-  std::vector<uint64_t> picked;
+// The messages of one step: up to `want` of `page` that pass the job's filter and still have
+// their rule and target.
+struct Picked {
+  std::vector<uint64_t> seqs;
   std::map<uint64_t, std::shared_ptr<const registry::TargetRoute>> targets;
-  bool finished = page->size() < kPage;  // unless we stop early below
-  for (const auto& m : *page) {
+  bool finished = false;  // the job reached its end (the filter's last message, or the queue's)
+};
+
+// Walks `page` from the job's cursor; `next` gets the advanced cursor and the skip counts.
+Picked PickMessages(const registry::Registry& registry, const RedriveJob& job,
+                    const std::vector<queue::PeekedMessage>& page, size_t page_size, size_t want,
+                    RedriveJob& next) {
+  Picked picked;
+  picked.finished = page.size() < page_size;  // unless we stop early below
+  for (const auto& m : page) {
     if (m.seq > job.filter.max_seq) {
-      finished = true;
+      picked.finished = true;
       break;
     }
-    if (picked.size() >= want) {
-      finished = false;
+    if (picked.seqs.size() >= want) {
+      picked.finished = false;
       break;
     }
     next.cursor = m.seq;
@@ -71,29 +65,55 @@ bool Redriver::Step(RedriveJob& job, int64_t now_us) {
       next.last_error = "message " + m.message_id + " was in flight (received by a consumer)";
       continue;
     }
-    auto target = TargetOf(*d_.registry, o);
+    auto target = TargetOf(registry, o);
     if (!target) {
       ++next.skipped;
       next.last_error = "message " + m.message_id + ": its rule or target no longer exists";
       continue;
     }
-    picked.push_back(m.seq);
-    targets[m.seq] = std::move(target);
+    picked.seqs.push_back(m.seq);
+    picked.targets[m.seq] = std::move(target);
   }
-  if (finished) next.state = "COMPLETED";
+  return picked;
+}
+
+}  // namespace
+
+void Redriver::FailJob(RedriveJob& job, std::string error, int64_t now_ms) {
+  RedriveJob next = job;
+  next.state = "FAILED";
+  next.last_error = std::move(error);
+  next.updated_ms = now_ms;
+  Persist(next).IgnoreError();
+  job = std::move(next);
+}
+
+bool Redriver::Step(RedriveJob& job, int64_t now_us) {
+  const int64_t interval = 1'000'000 / job.rate;
+  // Up to 50 steps a second: at high rates a step takes several messages.
+  const size_t want = static_cast<size_t>(std::max(1, job.rate / 50));
+  constexpr size_t kPage = 1000;
+  auto page = d_.queues->PeekMessages(job.queue, job.cursor, kPage);
+  if (!page.ok()) {
+    FailJob(job, "the queue " + job.queue + " no longer exists", d_.clock->NowMillis());
+    return false;
+  }
+  RedriveJob next = job;
+  Picked picked = PickMessages(*d_.registry, job, *page, kPage, want, next);
+  if (picked.finished) next.state = "COMPLETED";
   int64_t now_ms = d_.clock->NowMillis();
   next.updated_ms = now_ms;
   std::vector<tasks::NewTask> tasks;
   bool written = false;
   size_t taken_count = 0;
-  if (!picked.empty()) {
+  if (!picked.seqs.empty()) {
     auto taken = d_.queues->TakeMessages(
-        job.queue, picked,
+        job.queue, picked.seqs,
         [&](const std::vector<queue::PeekedMessage>& msgs, store::WriteBatch& b) {
           next.redriven += msgs.size();
-          next.skipped += picked.size() - msgs.size();
+          next.skipped += picked.seqs.size() - msgs.size();
           for (const auto& m : msgs) {
-            const auto& t = targets[m.seq];
+            const auto& t = picked.targets[m.seq];
             tasks::TaskRecord task;
             task.seq = d_.engine->NextSeq();
             task.bus = t->bus;
@@ -111,19 +131,14 @@ bool Redriver::Step(RedriveJob& job, int64_t now_us) {
           written = true;
         });
     if (!taken.ok()) {
-      next = job;
-      next.state = "FAILED";
-      next.last_error = "store write failed: " + std::string(taken.status().message());
-      next.updated_ms = now_ms;
-      Persist(next).IgnoreError();
-      job = std::move(next);
+      FailJob(job, "store write failed: " + std::string(taken.status().message()), now_ms);
       return false;
     }
     taken_count = taken->size();
-    if (taken->empty()) next.skipped += picked.size();  // consumed elsewhere meanwhile
+    if (taken->empty()) next.skipped += picked.seqs.size();  // consumed elsewhere meanwhile
     if (!tasks.empty()) d_.engine->Enqueue(std::move(tasks));
   }
-  if (!written && (finished || next.skipped != job.skipped)) Persist(next).IgnoreError();
+  if (!written && (picked.finished || next.skipped != job.skipped)) Persist(next).IgnoreError();
   // Pacing: a step starts only once the previous one's messages have had their interval each,
   // measured from when that step started, so task creations are never closer than 1/rate apart
   // (a late step delays the following ones instead of bunching them).

@@ -247,9 +247,8 @@ int64_t QueueService::Impl::MoveTaskWaitLocked(int64_t now, int64_t mono) const 
   return wait;
 }
 
-void QueueService::Impl::RunMoveTasksLocked(int64_t now, int64_t mono, store::WriteBatch& batch) {
-  bool moved_any = false;
-  // Finished tasks of a deleted source queue go with it.
+// Finished tasks of a deleted source queue go with it.
+void QueueService::Impl::DropOrphanedMoveTasksLocked(store::WriteBatch& batch) {
   for (auto it = move_tasks_.begin(); it != move_tasks_.end();) {
     auto q = queues_.find(std::string(QueueNameFromRef(it->second.info.source_arn)));
     bool gone = q == queues_.end() || q->second->def.id != it->second.source_queue_id;
@@ -260,6 +259,27 @@ void QueueService::Impl::RunMoveTasksLocked(int64_t now, int64_t mono, store::Wr
       ++it;
     }
   }
+}
+
+// Moves message `seq` of `src` to the end of `dst` as a new message (new sequence number,
+// visible now, receive count 0).
+void QueueService::Impl::MoveMessageLocked(Queue& src, uint64_t seq, Queue& dst, int64_t now,
+                                           store::WriteBatch& batch) {
+  StoredMessage moved = src.messages.at(seq);
+  EraseLocked(src, seq, batch);
+  moved.content.dead_letter_source_arn.clear();
+  moved.content.sent_micros = now;  // retention restarts in the queue it is moved to
+  moved.state = MessageState{now, 0, 0};
+  uint64_t new_seq = next_seq_++;
+  batch.Put(store::Family::kQueues, MessageKey(dst.def.id, new_seq, 'm'),
+            EncodeContent(moved.content));
+  batch.Put(store::Family::kQueues, MessageKey(dst.def.id, new_seq, 's'), EncodeState(moved.state));
+  InsertLocked(dst, new_seq, std::move(moved));
+}
+
+void QueueService::Impl::RunMoveTasksLocked(int64_t now, int64_t mono, store::WriteBatch& batch) {
+  bool moved_any = false;
+  DropOrphanedMoveTasksLocked(batch);
   for (auto& entry : move_tasks_) {
     auto& t = entry.second;  // a reference, not a binding: the lambda below captures it
     if (t.info.status == "CANCELLING") {
@@ -300,17 +320,7 @@ void QueueService::Impl::RunMoveTasksLocked(int64_t now, int64_t mono, store::Wr
         changed = false;
         break;
       }
-      StoredMessage moved = m;
-      EraseLocked(src, seq, batch);
-      moved.content.dead_letter_source_arn.clear();
-      moved.content.sent_micros = now;  // retention restarts in the queue it is moved to
-      moved.state = MessageState{now, 0, 0};
-      uint64_t new_seq = next_seq_++;
-      batch.Put(store::Family::kQueues, MessageKey(dst->def.id, new_seq, 'm'),
-                EncodeContent(moved.content));
-      batch.Put(store::Family::kQueues, MessageKey(dst->def.id, new_seq, 's'),
-                EncodeState(moved.state));
-      InsertLocked(*dst, new_seq, std::move(moved));
+      MoveMessageLocked(src, seq, *dst, now, batch);
       ++t.info.moved;
       changed = moved_any = true;
     }

@@ -99,6 +99,9 @@ class QueueService::Impl {
   Status LoadMoveTasksLocked();
   // Moves what the running tasks may move now; changes go into `batch`.
   void RunMoveTasksLocked(int64_t now, int64_t mono, store::WriteBatch& batch);
+  void DropOrphanedMoveTasksLocked(store::WriteBatch& batch);
+  void MoveMessageLocked(Queue& src, uint64_t seq, Queue& dst, int64_t now,
+                         store::WriteBatch& batch);
   // Microseconds until a running task can move its next message (a large value if none).
   int64_t MoveTaskWaitLocked(int64_t now, int64_t mono) const;
   void StoreMoveTaskLocked(const MoveTask& t, store::WriteBatch& batch) const;
