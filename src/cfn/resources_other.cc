@@ -23,11 +23,10 @@ constexpr std::pair<std::string_view, std::string_view> kQueueAttributes[] = {
     {"RedriveAllowPolicy", ""},
 };
 
+// A queue error as a stack resource reports it: code and message, without the queue's error kind.
 Status QueueStatus(const Status& s) {
   if (s.ok()) return s;
-  std::string_view msg = queue::ErrorMessageOf(s);
-  return Status(s.code() == StatusCode::kOk ? StatusCode::kValidation : s.code(),
-                msg.empty() ? s.message() : std::string(msg));
+  return Status(s.code(), s.message());
 }
 
 // Template properties as SQS attribute strings. FifoQueue is passed on so the queue service

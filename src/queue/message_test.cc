@@ -62,7 +62,7 @@ TEST(MessageTest, AttributeValidation) {
 TEST(MessageTest, ErrorKindRoundTrip) {
   Status s = QueueError(ErrorKind::kReceiptHandleIsInvalid, "bad handle");
   EXPECT_EQ(ErrorKindOf(s), ErrorKind::kReceiptHandleIsInvalid);
-  EXPECT_EQ(ErrorMessageOf(s), "bad handle");
+  EXPECT_EQ(s.message(), "bad handle");
   EXPECT_EQ(ErrorKindOf(Status::IoError("disk")), ErrorKind::kNone);
   EXPECT_EQ(QueueError(ErrorKind::kQueueDoesNotExist, "x").code(), StatusCode::kNotFound);
 }

@@ -58,6 +58,5 @@ ErrorKind ErrorKindOf(const Status& status) {
   return static_cast<ErrorKind>(*detail);
 }
 
-std::string_view ErrorMessageOf(const Status& status) { return status.message(); }
 
 }  // namespace bp::queue

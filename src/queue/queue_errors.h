@@ -44,7 +44,5 @@ std::string_view ErrorKindName(ErrorKind kind);
 Status QueueError(ErrorKind kind, std::string_view message);
 
 ErrorKind ErrorKindOf(const Status& status);
-// The message (kept for callers written when the kind was a message prefix).
-std::string_view ErrorMessageOf(const Status& status);
 
 }  // namespace bp::queue

@@ -239,7 +239,7 @@ StatusOr<BatchResult> QueueService::DeleteMessageBatch(std::string_view queue,
     auto found = impl_->ResolveReceiptLocked(queue, e.receipt_handle);
     if (!found.ok()) {
       result.failed.push_back(
-          {e.id, ErrorKindOf(found.status()), std::string(ErrorMessageOf(found.status())), true});
+          {e.id, ErrorKindOf(found.status()), found.status().message(), true});
       continue;
     }
     impl_->EraseLocked(*found->first, DecodeReceipt(e.receipt_handle)->seq, batch);
@@ -284,7 +284,7 @@ StatusOr<BatchResult> QueueService::ChangeMessageVisibilityBatch(
     }
     if (!found.ok()) {
       result.failed.push_back(
-          {e.id, ErrorKindOf(found.status()), std::string(ErrorMessageOf(found.status())), true});
+          {e.id, ErrorKindOf(found.status()), found.status().message(), true});
       continue;
     }
     auto [q, m] = *found;

@@ -490,7 +490,7 @@ StatusOr<SendBatchResult> QueueService::SendMessageBatch(std::string_view queue,
       auto p = impl_->PrepareLocked(*q, std::move(e.request), now);
       if (!p.ok()) {
         result.failed.push_back(
-            {e.id, ErrorKindOf(p.status()), std::string(ErrorMessageOf(p.status())), true});
+            {e.id, ErrorKindOf(p.status()), p.status().message(), true});
         continue;
       }
       r.message_id = p->message_id;

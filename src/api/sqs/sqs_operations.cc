@@ -235,7 +235,7 @@ OpResult SendMessageBatch(const json::object& in, const OpEnv& env) {
     if (!request.ok()) {
       // Shape errors of one entry fail that entry, like the service's own per-entry checks.
       failed.push_back(Failed({id, queue::ErrorKindOf(request.status()),
-                               std::string(queue::ErrorMessageOf(request.status())), true}));
+                               request.status().message(), true}));
       batch.push_back({id, {"\x01", std::nullopt, {}}});  // keeps id checks; dropped below
       continue;
     }

@@ -291,7 +291,7 @@ WireError ToWireError(const Status& status) {
   using queue::ErrorKind;
   WireError e;
   ErrorKind kind = queue::ErrorKindOf(status);
-  e.message = std::string(queue::ErrorMessageOf(status));
+  e.message = status.message();
   if (kind == ErrorKind::kNone) {
     if (status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kThrottled) {
       e.http_status = 503;
