@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -122,80 +123,75 @@ std::map<int, std::pair<std::string, int64_t>> ThreadCpu() {
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const int total = argc > 1 ? std::atoi(argv[1]) : 50000;
-  const int concurrency = argc > 2 ? std::atoi(argv[2]) : 64;
-  bp::delivery::CurlHttpClientOptions options;
-  options.max_total_connections = argc > 3 ? std::atoi(argv[3]) : 64;
-  options.max_host_connections = argc > 4 ? std::atoi(argv[4]) : options.max_total_connections;
-
+// A listening socket on an ephemeral loopback port, or -1; `url` is where requests go.
+int ListenOnLoopback(std::string* url) {
   const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(lfd, 1024) != 0) {
     std::perror("listen");
-    return 1;
+    return -1;
   }
   socklen_t len = sizeof(addr);
   getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/events";
-  std::atomic<bool> stop{false};
-  std::thread server([&] { Serve(lfd, stop); });
-  pthread_setname_np(server.native_handle(), "responder");
+  *url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/events";
+  return lfd;
+}
 
-  auto client = bp::delivery::CurlMultiHttpClient::Create(options);
-  if (!client.ok()) {
-    std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
-    return 1;
+// Keeps `concurrency` requests in flight until `total` have completed. Outlives the client, as
+// the client's thread may still be in a callback when Run() returns.
+class Load {
+ public:
+  Load(bp::delivery::HttpClient& http, std::string url, int total)
+      : http_(http),
+        request_{"POST",
+                 std::move(url),
+                 {{"Content-Type", "application/json; charset=utf-8"}},
+                 R"({"id":"0f8fad5b-d9cb-469f-a165-70867728950e","detail":{"k":"v"}})",
+                 5000},
+        total_(total) {
+    on_done_ = [this](bp::delivery::HttpResult r) {
+      bool more;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++done_;
+        ok_ += r.status == 200;
+        more = sent_ < total_;
+        if (more) ++sent_;
+        if (done_ == total_) cv_.notify_all();
+      }
+      if (more) SendNext();
+    };
   }
-  bp::delivery::HttpClient& http = **client;
-  std::mutex mu;
-  std::condition_variable cv;
-  int sent = 0, done = 0, ok = 0;
-  const bp::delivery::HttpRequest request{
-      "POST",
-      url,
-      {{"Content-Type", "application/json; charset=utf-8"}},
-      R"({"id":"0f8fad5b-d9cb-469f-a165-70867728950e","detail":{"k":"v"}})",
-      5000};
 
-  std::function<void(bp::delivery::HttpResult)> on_done;
-  auto send_next = [&] { http.Send(request, on_done); };
-  on_done = [&](bp::delivery::HttpResult r) {
-    bool more;
+  // Returns how many requests got a 200.
+  int Run(int concurrency) {
     {
-      std::lock_guard<std::mutex> lock(mu);
-      ++done;
-      ok += r.status == 200;
-      more = sent < total;
-      if (more) ++sent;
-      if (done == total) cv.notify_all();
+      std::lock_guard<std::mutex> lock(mu_);
+      sent_ = std::min(concurrency, total_);
     }
-    if (more) send_next();
-  };
+    for (int i = 0; i < std::min(concurrency, total_); ++i) SendNext();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return done_ == total_; });
+    return ok_;
+  }
 
-  const auto cpu_before = ThreadCpu();
-  const auto start = std::chrono::steady_clock::now();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    sent = std::min(concurrency, total);
-  }
-  for (int i = 0; i < std::min(concurrency, total); ++i) send_next();
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done == total; });
-  }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto cpu_after = ThreadCpu();
-  std::printf(
-      "requests=%d ok=%d concurrency=%d max_connections=%d max_host_connections=%d seconds=%.3f "
-      "rps=%.0f cpu_us_per_request:",
-      total, ok, concurrency, options.max_total_connections, options.max_host_connections, secs,
-      total / secs);
+ private:
+  void SendNext() { http_.Send(request_, on_done_); }
+
+  bp::delivery::HttpClient& http_;
+  const bp::delivery::HttpRequest request_;
+  const int total_;
+  std::function<void(bp::delivery::HttpResult)> on_done_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int sent_ = 0, done_ = 0, ok_ = 0;
+};
+
+void PrintCpuPerRequest(const std::map<int, std::pair<std::string, int64_t>>& cpu_before,
+                        const std::map<int, std::pair<std::string, int64_t>>& cpu_after,
+                        int total) {
   for (const auto& [tid, after] : cpu_after) {
     const auto it = cpu_before.find(tid);
     const int64_t ns = after.second - (it == cpu_before.end() ? 0 : it->second.second);
@@ -205,6 +201,43 @@ int main(int argc, char** argv) {
                                                          : "client";
     std::printf(" %s=%.2f", role, static_cast<double>(ns) / 1000.0 / total);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int total = argc > 1 ? std::atoi(argv[1]) : 50000;
+  const int concurrency = argc > 2 ? std::atoi(argv[2]) : 64;
+  bp::delivery::CurlHttpClientOptions options;
+  options.max_total_connections = argc > 3 ? std::atoi(argv[3]) : 64;
+  options.max_host_connections = argc > 4 ? std::atoi(argv[4]) : options.max_total_connections;
+
+  std::string url;
+  const int lfd = ListenOnLoopback(&url);
+  if (lfd < 0) return 1;
+  std::atomic<bool> stop{false};
+  std::thread server([&] { Serve(lfd, stop); });
+  pthread_setname_np(server.native_handle(), "responder");
+
+  auto client = bp::delivery::CurlMultiHttpClient::Create(options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
+    return 1;
+  }
+  Load load(**client, url, total);
+
+  const auto cpu_before = ThreadCpu();
+  const auto start = std::chrono::steady_clock::now();
+  const int ok = load.Run(concurrency);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto cpu_after = ThreadCpu();
+  std::printf(
+      "requests=%d ok=%d concurrency=%d max_connections=%d max_host_connections=%d seconds=%.3f "
+      "rps=%.0f cpu_us_per_request:",
+      total, ok, concurrency, options.max_total_connections, options.max_host_connections, secs,
+      total / secs);
+  PrintCpuPerRequest(cpu_before, cpu_after, total);
   std::printf("\n");
   client->reset();
   stop = true;

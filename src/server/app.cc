@@ -54,130 +54,17 @@ class AppImpl final : public App {
   ~AppImpl() override { Stop(); }
 
   Status Init() {
-    std::error_code ec;
-    std::filesystem::create_directories(config_.data_dir, ec);
-    if (ec)
-      return Status::IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
-
-    BP_ASSIGN_OR_RETURN(std::string key, auth::LoadMasterKey({.key_file = config_.master_key_file,
-                                                              .data_dir = config_.data_dir}));
-    BP_ASSIGN_OR_RETURN(auth::SecretBox box, auth::SecretBox::Create(key));
-    secret_box_.emplace(std::move(box));
-
-    if (config_.postgres_url.empty()) {
-      BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore({.path = config_.data_dir + "/store",
-                                                         .sync = config_.fsync}));
-    } else {
-      BP_ASSIGN_OR_RETURN(
-          store_, store::OpenPgStore(
-                      {.url = config_.postgres_url, .sync = config_.fsync, .notify_tasks = true}));
-    }
-
+    BP_RETURN_IF_ERROR(OpenKeyAndStore());
     queue::QueueServiceOptions qopts;
     qopts.region = config_.region;
     qopts.account = config_.account;
     BP_ASSIGN_OR_RETURN(queues_, queue::QueueService::Open(*store_, RealClock::Get(), qopts));
-
-    registry::RegistryOptions ropts;
-    ropts.partition = {config_.region, config_.account};
-    ropts.limits = config_.limits;
-    ropts.allow_http_endpoints =
-        config_.allow_http_endpoints < 0 ? config_.IsLoopback() : config_.allow_http_endpoints == 1;
-    ropts.validate_target_input = [](const boost::json::object& t) {
-      return ValidateTargetInputJson(t);
-    };
-    ropts.queue_exists = [this](std::string_view arn) { return queues_->QueueExists(arn); };
-    ropts.validate_schedule = [](std::string_view expression) {
-      return schedule::ScheduleExpression::Parse(expression).status();
-    };
-    BP_ASSIGN_OR_RETURN(egress_, MakeEgressPolicy(config_));
-    if (config_.listen_port != 0) egress_->SetSelf(config_.listen_host, config_.listen_port);
-    ropts.egress_refusal = [this](std::string_view url) -> std::optional<std::string> {
-      egress::Decision d = egress_->CheckUrl(url);
-      if (d.allowed()) return std::nullopt;
-      return d.Message();
-    };
-    registry::SecretSealer sealer;
-    sealer.seal = [this](std::string_view plain, std::string_view aad) {
-      return HexEncode(secret_box_->Seal(plain, aad));
-    };
-    sealer.open = [this](std::string_view sealed, std::string_view aad) -> StatusOr<std::string> {
-      auto raw = HexDecode(sealed);
-      if (!raw) return Status::Corruption("sealed secret is not hex");
-      return secret_box_->Open(*raw, aad);
-    };
-    BP_ASSIGN_OR_RETURN(registry_,
-                        registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
-
-    api::RegisterControlPlane(events_api_, *registry_);
-    if (!config_.postgres_url.empty()) {
-      BP_ASSIGN_OR_RETURN(cluster_, cluster::ClusterNode::Join(
-                                        {.url = config_.postgres_url,
-                                         .node_id = config_.node_id,
-                                         .lease_ms = config_.lease_ms,
-                                         .skew_allowance_ms = config_.clock_skew_allowance_ms}));
-    }
-    BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
-                                                      events_api_, egress_, cluster_.get()));
-
+    const registry::SecretSealer sealer = MakeSealer();
+    BP_RETURN_IF_ERROR(OpenRegistry(sealer));
+    BP_RETURN_IF_ERROR(StartDataPlane());
     BP_RETURN_IF_ERROR(StartStackServices(sealer));
-    sqs_ = std::make_unique<api::sqs::SqsFrontend>(
-        *queues_, api::sqs::SqsContext{config_.region, config_.account});
-    api::FrontendOptions fopts;
-    fopts.region = config_.region;
-    fopts.account = config_.account;
-    fopts.sigv4.keys = config_.access_keys;
-    for (const auto& [id, a] : config_.key_accounts) {
-      fopts.key_accounts[id] = {a.account, a.organization};
-    }
-    fopts.dev_mode = config_.IsLoopback();
-    fopts.sigv4.allow_any = config_.IsLoopback() && config_.allow_unsigned_on_loopback;
-    fopts.admin_token = config_.admin_token;
-    api::FrontendHooks hooks;
-    AddStackRoutes(hooks);
-    hooks.sqs_accepts = [](const http::Request& r) { return api::sqs::SqsFrontend::Accepts(r); };
-    hooks.sqs_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
-      sqs_->Handle(std::move(r), std::move(id), std::move(respond));
-    };
-    pipes_api_ = std::make_unique<api::pipes::PipesFrontend>(data_plane_->Pipes());
-    hooks.pipes_accepts = [](const http::Request& r) {
-      return api::pipes::PipesFrontend::Accepts(r);
-    };
-    hooks.pipes_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
-      pipes_api_->Handle(std::move(r), id, std::move(respond));
-    };
-    hooks.metrics_text = [this] { return data_plane_->MetricsText(); };
-    hooks.not_ready_reason = [this]() -> std::optional<std::string> {
-      if (store_->Writable()) return std::nullopt;
-      return "store not writable: " + store_->GetHealth().reason;
-    };
-    hooks.store_available = [this] { return store_->Available(); };
-    hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
-      data_plane_->HandleAdmin(std::move(r), std::move(respond));
-    };
-    hooks.console_assets = [](http::Request&& r, http::Responder respond) {
-      console::ServeAsset(r, std::move(respond));
-    };
-    frontend_ =
-        std::make_unique<api::Frontend>(fopts, events_api_, std::move(hooks), RealClock::Get());
-
-    http_ = http::NewServer({.host = config_.listen_host,
-                             .port = config_.listen_port,
-                             .io_threads = config_.io_threads,
-                             .max_body_bytes = config_.EffectiveMaxBodyBytes(),
-                             .max_client_connections = config_.max_client_connections});
-    BP_RETURN_IF_ERROR(http_->Start([this](http::Request&& req, http::Responder respond) {
-      frontend_->Handle(std::move(req), std::move(respond));
-    }));
-    // With port 0 the listener's port is known only now.
-    egress_->SetSelf(config_.listen_host, http_->port());
-    frontend_->SetReady(true);
-    log::Info("server", "listening",
-              {{"address", config_.listen_host},
-               {"port", static_cast<int>(http_->port())},
-               {"data_dir", config_.data_dir},
-               {"region", config_.region}});
-    return Status::Ok();
+    BuildFrontend();
+    return StartListener();
   }
 
   // Secrets Manager and the CloudFormation stack engine (their records sealed like connection
@@ -243,6 +130,151 @@ class AppImpl final : public App {
   }
 
  private:
+  Status OpenKeyAndStore() {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec)
+      return Status::IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
+
+    BP_ASSIGN_OR_RETURN(std::string key, auth::LoadMasterKey({.key_file = config_.master_key_file,
+                                                              .data_dir = config_.data_dir}));
+    BP_ASSIGN_OR_RETURN(auth::SecretBox box, auth::SecretBox::Create(key));
+    secret_box_.emplace(std::move(box));
+
+    if (config_.postgres_url.empty()) {
+      BP_ASSIGN_OR_RETURN(store_, store::OpenRocksStore({.path = config_.data_dir + "/store",
+                                                         .sync = config_.fsync}));
+    } else {
+      BP_ASSIGN_OR_RETURN(
+          store_, store::OpenPgStore(
+                      {.url = config_.postgres_url, .sync = config_.fsync, .notify_tasks = true}));
+    }
+    return Status::Ok();
+  }
+
+  registry::SecretSealer MakeSealer() {
+    registry::SecretSealer sealer;
+    sealer.seal = [this](std::string_view plain, std::string_view aad) {
+      return HexEncode(secret_box_->Seal(plain, aad));
+    };
+    sealer.open = [this](std::string_view sealed, std::string_view aad) -> StatusOr<std::string> {
+      auto raw = HexDecode(sealed);
+      if (!raw) return Status::Corruption("sealed secret is not hex");
+      return secret_box_->Open(*raw, aad);
+    };
+    return sealer;
+  }
+
+  // The egress policy too, as the registry checks destination URLs against it.
+  Status OpenRegistry(const registry::SecretSealer& sealer) {
+    registry::RegistryOptions ropts;
+    ropts.partition = {config_.region, config_.account};
+    ropts.limits = config_.limits;
+    ropts.allow_http_endpoints =
+        config_.allow_http_endpoints < 0 ? config_.IsLoopback() : config_.allow_http_endpoints == 1;
+    ropts.validate_target_input = [](const boost::json::object& t) {
+      return ValidateTargetInputJson(t);
+    };
+    ropts.queue_exists = [this](std::string_view arn) { return queues_->QueueExists(arn); };
+    ropts.validate_schedule = [](std::string_view expression) {
+      return schedule::ScheduleExpression::Parse(expression).status();
+    };
+    BP_ASSIGN_OR_RETURN(egress_, MakeEgressPolicy(config_));
+    if (config_.listen_port != 0) egress_->SetSelf(config_.listen_host, config_.listen_port);
+    ropts.egress_refusal = [this](std::string_view url) -> std::optional<std::string> {
+      egress::Decision d = egress_->CheckUrl(url);
+      if (d.allowed()) return std::nullopt;
+      return d.Message();
+    };
+    BP_ASSIGN_OR_RETURN(registry_,
+                        registry::Registry::Open(*store_, RealClock::Get(), ropts, sealer));
+    return Status::Ok();
+  }
+
+  Status StartDataPlane() {
+    api::RegisterControlPlane(events_api_, *registry_);
+    if (!config_.postgres_url.empty()) {
+      BP_ASSIGN_OR_RETURN(cluster_, cluster::ClusterNode::Join(
+                                        {.url = config_.postgres_url,
+                                         .node_id = config_.node_id,
+                                         .lease_ms = config_.lease_ms,
+                                         .skew_allowance_ms = config_.clock_skew_allowance_ms}));
+    }
+    BP_ASSIGN_OR_RETURN(data_plane_, DataPlane::Start(config_, *store_, *registry_, *queues_,
+                                                      events_api_, egress_, cluster_.get()));
+    return Status::Ok();
+  }
+
+  api::FrontendOptions MakeFrontendOptions() const {
+    api::FrontendOptions fopts;
+    fopts.region = config_.region;
+    fopts.account = config_.account;
+    fopts.sigv4.keys = config_.access_keys;
+    for (const auto& [id, a] : config_.key_accounts) {
+      fopts.key_accounts[id] = {a.account, a.organization};
+    }
+    fopts.dev_mode = config_.IsLoopback();
+    fopts.sigv4.allow_any = config_.IsLoopback() && config_.allow_unsigned_on_loopback;
+    fopts.admin_token = config_.admin_token;
+    return fopts;
+  }
+
+  api::FrontendHooks MakeFrontendHooks() {
+    api::FrontendHooks hooks;
+    AddStackRoutes(hooks);
+    hooks.sqs_accepts = [](const http::Request& r) { return api::sqs::SqsFrontend::Accepts(r); };
+    hooks.sqs_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
+      sqs_->Handle(std::move(r), std::move(id), std::move(respond));
+    };
+    hooks.pipes_accepts = [](const http::Request& r) {
+      return api::pipes::PipesFrontend::Accepts(r);
+    };
+    hooks.pipes_handle = [this](http::Request&& r, std::string id, http::Responder respond) {
+      pipes_api_->Handle(std::move(r), id, std::move(respond));
+    };
+    hooks.metrics_text = [this] { return data_plane_->MetricsText(); };
+    hooks.not_ready_reason = [this]() -> std::optional<std::string> {
+      if (store_->Writable()) return std::nullopt;
+      return "store not writable: " + store_->GetHealth().reason;
+    };
+    hooks.store_available = [this] { return store_->Available(); };
+    hooks.admin_handle = [this](http::Request&& r, http::Responder respond) {
+      data_plane_->HandleAdmin(std::move(r), std::move(respond));
+    };
+    hooks.console_assets = [](http::Request&& r, http::Responder respond) {
+      console::ServeAsset(r, std::move(respond));
+    };
+    return hooks;
+  }
+
+  void BuildFrontend() {
+    sqs_ = std::make_unique<api::sqs::SqsFrontend>(
+        *queues_, api::sqs::SqsContext{config_.region, config_.account});
+    pipes_api_ = std::make_unique<api::pipes::PipesFrontend>(data_plane_->Pipes());
+    frontend_ = std::make_unique<api::Frontend>(MakeFrontendOptions(), events_api_,
+                                                MakeFrontendHooks(), RealClock::Get());
+  }
+
+  Status StartListener() {
+    http_ = http::NewServer({.host = config_.listen_host,
+                             .port = config_.listen_port,
+                             .io_threads = config_.io_threads,
+                             .max_body_bytes = config_.EffectiveMaxBodyBytes(),
+                             .max_client_connections = config_.max_client_connections});
+    BP_RETURN_IF_ERROR(http_->Start([this](http::Request&& req, http::Responder respond) {
+      frontend_->Handle(std::move(req), std::move(respond));
+    }));
+    // With port 0 the listener's port is known only now.
+    egress_->SetSelf(config_.listen_host, http_->port());
+    frontend_->SetReady(true);
+    log::Info("server", "listening",
+              {{"address", config_.listen_host},
+               {"port", static_cast<int>(http_->port())},
+               {"data_dir", config_.data_dir},
+               {"region", config_.region}});
+    return Status::Ok();
+  }
+
   const Config config_;
   bool stopped_ = false;
   std::optional<auth::SecretBox> secret_box_;
