@@ -176,11 +176,36 @@ class NodeImpl final : public ClusterNode {
     if (hooks_.lanes) {
       for (std::string& l : hooks_.lanes()) lanes.insert(std::move(l));
     }
-    std::vector<std::string> held;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [lane, h] : held_) held.push_back(lane);
+    std::vector<std::string> held = HeldLanes();
+    std::set<std::string> want = WantedLanes(live, lanes, held);
+    // Renew what we hold and still want; everything else we hold is given up.
+    BP_ASSIGN_OR_RETURN(std::set<std::string> renewed, RenewLeases(held, want));
+    int64_t valid_until = send + (int64_t{options_.lease_ms} - options_.skew_allowance_ms) * 1000;
+    ApplyRenewals(renewed, want, valid_until);
+    std::vector<std::string> acquired;
+    Status acquiring = AcquireLanes(want, renewed, valid_until, &acquired);
+    if (first && hooks_.lane_released) {
+      // Work recovered at start for lanes another node holds is that node's to deliver.
+      for (const std::string& l : lanes) {
+        if (!want.count(l)) hooks_.lane_released(l);
+      }
     }
+    Status handed = HandOverAcquired(acquired);
+    return acquiring.ok() ? handed : acquiring;
+  }
+
+  std::vector<std::string> HeldLanes() const {
+    std::vector<std::string> held;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [lane, h] : held_) held.push_back(lane);
+    return held;
+  }
+
+  // The lanes this node should hold: those of `lanes` (every target's) that `live` assigns to
+  // it, plus the `held` and noted lanes no target delivers through.
+  std::set<std::string> WantedLanes(const std::vector<std::string>& live,
+                                    const std::set<std::string>& lanes,
+                                    const std::vector<std::string>& held) {
     std::set<std::string> want;
     for (const std::string& l : lanes) {
       if (RendezvousOwner(live, l) == options_.node_id) want.insert(l);
@@ -191,18 +216,21 @@ class NodeImpl final : public ClusterNode {
     for (const std::string& l : held) {
       if (!lanes.count(l)) want.insert(l);
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = noted_.begin(); it != noted_.end();) {
-        if (lanes.count(*it)) {
-          it = noted_.erase(it);  // delivered by its rightful owner
-        } else {
-          want.insert(*it);
-          ++it;
-        }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = noted_.begin(); it != noted_.end();) {
+      if (lanes.count(*it)) {
+        it = noted_.erase(it);  // delivered by its rightful owner
+      } else {
+        want.insert(*it);
+        ++it;
       }
     }
-    // Renew what we hold and still want; everything else we hold is given up.
+    return want;
+  }
+
+  // Extends the leases of the `held` lanes still in `want`; returns those renewed.
+  StatusOr<std::set<std::string>> RenewLeases(const std::vector<std::string>& held,
+                                              const std::set<std::string>& want) {
     std::vector<std::string> keep;
     for (const std::string& l : held) {
       if (want.count(l)) keep.push_back(l);
@@ -217,7 +245,14 @@ class NodeImpl final : public ClusterNode {
               {PgText(options_.node_id), PgInt64(options_.lease_ms), store::PgTextArray(keep)}));
       for (int i = 0; i < r.rows(); ++i) renewed.emplace(r.Get(i, 0));
     }
-    int64_t valid_until = send + (int64_t{options_.lease_ms} - options_.skew_allowance_ms) * 1000;
+    return renewed;
+  }
+
+  // Moves the start gate of the `renewed` lanes to `valid_until` and releases every other lane
+  // held. Only the lease rows of lanes not in `want` are given up; the others were not renewed
+  // because they are no longer ours, and AcquireLanes tries to take them again.
+  void ApplyRenewals(const std::set<std::string>& renewed, const std::set<std::string>& want,
+                     int64_t valid_until) {
     std::vector<std::string> released;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -242,50 +277,49 @@ class NodeImpl final : public ClusterNode {
       log::Info("cluster", "lane released", {{"lane", l}});
       if (hooks_.lane_released) hooks_.lane_released(l);
     }
-    std::vector<std::string> acquired;
-    Status acquiring = Status::Ok();
+  }
+
+  // Tries to take each lane of `want` not `renewed`, appending those taken to `acquired`. Stops
+  // at the first error and returns it.
+  Status AcquireLanes(const std::set<std::string>& want, const std::set<std::string>& renewed,
+                      int64_t valid_until, std::vector<std::string>* acquired) {
     for (const std::string& l : want) {
       if (renewed.count(l)) continue;
       auto wait_ms = TryAcquire(l);
-      if (!wait_ms.ok()) {
-        acquiring = wait_ms.status();  // the lanes taken so far are still handed over below
-        break;
-      }
+      // On an error the lanes taken so far are still handed over (Tick).
+      if (!wait_ms.ok()) return wait_ms.status();
       if (!*wait_ms) continue;
       int64_t now = MonoMicros();
       std::lock_guard<std::mutex> lock(mu_);
       held_[l] = Held{now + **wait_ms * 1000, valid_until};
       noted_.erase(l);
-      acquired.push_back(l);
+      acquired->push_back(l);
       log::Info("cluster", "lane acquired", {{"lane", l}, {"start_wait_ms", **wait_ms}});
     }
-    if (first && hooks_.lane_released) {
-      // Work recovered at start for lanes another node holds is that node's to deliver.
-      for (const std::string& l : lanes) {
-        if (!want.count(l)) hooks_.lane_released(l);
-      }
-    }
-    if (!acquired.empty() && hooks_.lanes_acquired) {
-      Status handed = hooks_.lanes_acquired(acquired);
-      if (!handed.ok()) {
-        // Not owned until a later heartbeat takes them again (the lease row stays ours, so
-        // that is the next one) and their tasks can be read.
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          for (const std::string& l : acquired) {
-            held_.erase(l);
-            noted_.insert(l);
-          }
-        }
+    return Status::Ok();
+  }
+
+  // Hands the `acquired` lanes to the engine; if it cannot take them, they are released again.
+  Status HandOverAcquired(const std::vector<std::string>& acquired) {
+    if (acquired.empty() || !hooks_.lanes_acquired) return Status::Ok();
+    Status handed = hooks_.lanes_acquired(acquired);
+    if (!handed.ok()) {
+      // Not owned until a later heartbeat takes them again (the lease row stays ours, so
+      // that is the next one) and their tasks can be read.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
         for (const std::string& l : acquired) {
-          if (hooks_.lane_released) hooks_.lane_released(l);
+          held_.erase(l);
+          noted_.insert(l);
         }
-        log::Warn("cluster", "acquired lanes given up until their tasks can be read",
-                  {{"lanes", static_cast<int64_t>(acquired.size())}, {"error", handed.message()}});
-        if (acquiring.ok()) acquiring = handed;
       }
+      for (const std::string& l : acquired) {
+        if (hooks_.lane_released) hooks_.lane_released(l);
+      }
+      log::Warn("cluster", "acquired lanes given up until their tasks can be read",
+                {{"lanes", static_cast<int64_t>(acquired.size())}, {"error", handed.message()}});
     }
-    return acquiring;
+    return handed;
   }
 
   // Takes `lane` if it is free or expired. Returns the start wait in ms, or nullopt if another

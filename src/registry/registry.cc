@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <functional>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -167,25 +168,52 @@ Status Registry::Load() {
   return LoadLocked();
 }
 
+namespace {
+
+// Scans the control-plane records under `prefix`, handing each decoded one to `load`. Stops at
+// the first record that does not decode or that `load` refuses, and returns that error.
+Status ScanRecords(store::Store& store, std::string_view prefix,
+                   const std::function<Status(std::string_view key, json::object record)>& load) {
+  Status error;
+  BP_RETURN_IF_ERROR(store.Scan(store::Family::kMeta, prefix, store::PrefixEnd(prefix),
+                                [&](std::string_view k, std::string_view v) {
+                                  json::error_code ec;
+                                  json::value parsed = json::parse(v, ec);
+                                  if (ec || !parsed.is_object()) {
+                                    error = Status::Corruption("undecodable control-plane record " +
+                                                               std::string(k));
+                                    return false;
+                                  }
+                                  error = load(k, std::move(parsed.as_object()));
+                                  return error.ok();
+                                }));
+  return error;
+}
+
+}  // namespace
+
 Status Registry::LoadLocked() {
-  Status decode_error;
-  auto parse = [&](std::string_view key, std::string_view value) -> std::optional<json::object> {
-    json::error_code ec;
-    json::value v = json::parse(value, ec);
-    if (ec || !v.is_object()) {
-      decode_error = Status::Corruption("undecodable control-plane record " + std::string(key));
-      return std::nullopt;
-    }
-    return std::move(v.as_object());
-  };
-  BP_RETURN_IF_ERROR(store_.Scan(store::Family::kMeta, "bus/", store::PrefixEnd("bus/"),
-                                 [&](std::string_view k, std::string_view v) {
-                                   auto o = parse(k, v);
-                                   if (!o) return false;
-                                   buses_[JsonString(*o, "Name")] = std::move(*o);
-                                   return true;
-                                 }));
-  BP_RETURN_IF_ERROR(decode_error);
+  BP_RETURN_IF_ERROR(LoadBuses());
+  BP_RETURN_IF_ERROR(LoadRules());
+  BP_RETURN_IF_ERROR(LoadConnections());
+  BP_RETURN_IF_ERROR(LoadDestinations());
+  BP_RETURN_IF_ERROR(LoadTags());
+  for (auto& [name, bus] : buses_) RebuildBus(name);
+  for (auto& [name, c] : connections_) PublishConnection(name);
+  for (auto& [name, d] : destinations_) PublishDestination(name);
+  log::Info("registry", "control plane loaded",
+            {{"buses", static_cast<int64_t>(buses_.size())},
+             {"rules", static_cast<int64_t>(rules_.size())},
+             {"connections", static_cast<int64_t>(connections_.size())},
+             {"destinations", static_cast<int64_t>(destinations_.size())}});
+  return Status::Ok();
+}
+
+Status Registry::LoadBuses() {
+  BP_RETURN_IF_ERROR(ScanRecords(store_, "bus/", [&](std::string_view, json::object o) -> Status {
+    buses_[JsonString(o, "Name")] = std::move(o);
+    return Status::Ok();
+  }));
   if (!buses_.count("default")) {
     json::object bus;
     bus["Name"] = "default";
@@ -197,84 +225,66 @@ Status Registry::LoadLocked() {
     BP_RETURN_IF_ERROR(Commit(std::move(b)));
     buses_["default"] = std::move(bus);
   }
-  BP_RETURN_IF_ERROR(store_.Scan(
-      store::Family::kMeta, "rule/", store::PrefixEnd("rule/"),
-      [&](std::string_view k, std::string_view v) {
-        auto o = parse(k, v);
-        if (!o) return false;
-        auto rule = std::make_unique<Rule>();
-        rule->data = (*o)["Rule"].as_object();
-        for (auto& t : (*o)["Targets"].as_array()) rule->targets.push_back(t.as_object());
-        if (rule->data.contains("EventPattern")) {
-          auto compiled = pattern::CompilePattern(JsonString(rule->data, "EventPattern"));
-          if (!compiled.ok()) {
-            decode_error =
-                Status::Corruption("stored pattern no longer compiles: " + std::string(k));
-            return false;
-          }
-          rule->compiled = *compiled;
-        }
-        std::string bus = JsonString(rule->data, "EventBusName");
-        rules_[{bus, JsonString(rule->data, "Name")}] = std::move(rule);
-        return true;
-      }));
-  BP_RETURN_IF_ERROR(decode_error);
-  BP_RETURN_IF_ERROR(
-      store_.Scan(store::Family::kMeta, "conn/", store::PrefixEnd("conn/"),
-                  [&](std::string_view k, std::string_view v) {
-                    auto o = parse(k, v);
-                    if (!o) return false;
-                    auto c = std::make_unique<Connection>();
-                    std::string sealed = JsonString(*o, "SealedSecrets");
-                    o->erase("SealedSecrets");
-                    c->data = std::move(*o);
-                    if (!sealed.empty()) {
-                      auto opened = sealer_.open(sealed, JsonString(c->data, "ConnectionArn"));
-                      if (!opened.ok()) {
-                        decode_error = Status::Corruption("cannot open the secrets of " +
-                                                          std::string(k) + " (wrong master key?)");
-                        return false;
-                      }
-                      json::error_code ec;
-                      json::value sv = json::parse(*opened, ec);
-                      if (!ec && sv.is_object()) c->secrets = std::move(sv.as_object());
-                    }
-                    c->generation = 1;
-                    connections_[JsonString(c->data, "Name")] = std::move(c);
-                    return true;
-                  }));
-  BP_RETURN_IF_ERROR(decode_error);
-  BP_RETURN_IF_ERROR(store_.Scan(store::Family::kMeta, "dest/", store::PrefixEnd("dest/"),
-                                 [&](std::string_view k, std::string_view v) {
-                                   auto o = parse(k, v);
-                                   if (!o) return false;
-                                   auto d = std::make_unique<Destination>();
-                                   d->data = std::move(*o);
-                                   destinations_[JsonString(d->data, "Name")] = std::move(d);
-                                   return true;
-                                 }));
-  BP_RETURN_IF_ERROR(decode_error);
-  BP_RETURN_IF_ERROR(store_.Scan(store::Family::kMeta, "tags/", store::PrefixEnd("tags/"),
-                                 [&](std::string_view k, std::string_view v) {
-                                   auto o = parse(k, v);
-                                   if (!o) return false;
-                                   auto& m = tags_[std::string(k.substr(5))];
-                                   for (auto& [tk, tv] : *o) {
-                                     if (tv.is_string())
-                                       m[std::string(tk)] = std::string(tv.as_string());
-                                   }
-                                   return true;
-                                 }));
-  BP_RETURN_IF_ERROR(decode_error);
-  for (auto& [name, bus] : buses_) RebuildBus(name);
-  for (auto& [name, c] : connections_) PublishConnection(name);
-  for (auto& [name, d] : destinations_) PublishDestination(name);
-  log::Info("registry", "control plane loaded",
-            {{"buses", static_cast<int64_t>(buses_.size())},
-             {"rules", static_cast<int64_t>(rules_.size())},
-             {"connections", static_cast<int64_t>(connections_.size())},
-             {"destinations", static_cast<int64_t>(destinations_.size())}});
   return Status::Ok();
+}
+
+Status Registry::LoadRules() {
+  return ScanRecords(store_, "rule/", [&](std::string_view k, json::object o) -> Status {
+    auto rule = std::make_unique<Rule>();
+    rule->data = o["Rule"].as_object();
+    for (auto& t : o["Targets"].as_array()) rule->targets.push_back(t.as_object());
+    if (rule->data.contains("EventPattern")) {
+      auto compiled = pattern::CompilePattern(JsonString(rule->data, "EventPattern"));
+      if (!compiled.ok()) {
+        return Status::Corruption("stored pattern no longer compiles: " + std::string(k));
+      }
+      rule->compiled = *compiled;
+    }
+    std::string bus = JsonString(rule->data, "EventBusName");
+    rules_[{bus, JsonString(rule->data, "Name")}] = std::move(rule);
+    return Status::Ok();
+  });
+}
+
+Status Registry::LoadConnections() {
+  return ScanRecords(store_, "conn/", [&](std::string_view k, json::object o) -> Status {
+    auto c = std::make_unique<Connection>();
+    std::string sealed = JsonString(o, "SealedSecrets");
+    o.erase("SealedSecrets");
+    c->data = std::move(o);
+    if (!sealed.empty()) {
+      auto opened = sealer_.open(sealed, JsonString(c->data, "ConnectionArn"));
+      if (!opened.ok()) {
+        return Status::Corruption("cannot open the secrets of " + std::string(k) +
+                                  " (wrong master key?)");
+      }
+      json::error_code ec;
+      json::value sv = json::parse(*opened, ec);
+      if (!ec && sv.is_object()) c->secrets = std::move(sv.as_object());
+    }
+    c->generation = 1;
+    connections_[JsonString(c->data, "Name")] = std::move(c);
+    return Status::Ok();
+  });
+}
+
+Status Registry::LoadDestinations() {
+  return ScanRecords(store_, "dest/", [&](std::string_view, json::object o) -> Status {
+    auto d = std::make_unique<Destination>();
+    d->data = std::move(o);
+    destinations_[JsonString(d->data, "Name")] = std::move(d);
+    return Status::Ok();
+  });
+}
+
+Status Registry::LoadTags() {
+  return ScanRecords(store_, "tags/", [&](std::string_view k, json::object o) -> Status {
+    auto& m = tags_[std::string(k.substr(5))];
+    for (auto& [tk, tv] : o) {
+      if (tv.is_string()) m[std::string(tk)] = std::string(tv.as_string());
+    }
+    return Status::Ok();
+  });
 }
 
 // ---- snapshots ----

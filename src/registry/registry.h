@@ -143,6 +143,13 @@ class Registry {
   Registry(store::Store& store, const Clock& clock, RegistryOptions options, SecretSealer sealer);
   Status Load();
   Status LoadLocked();  // callers hold mu_
+  // LoadLocked's steps, one per record family (callers hold mu_). LoadBuses also creates the
+  // default bus when the store has none.
+  Status LoadBuses();
+  Status LoadRules();
+  Status LoadConnections();
+  Status LoadDestinations();
+  Status LoadTags();
 
   // Callers hold mu_.
   Status Commit(store::WriteBatch batch);
@@ -152,6 +159,9 @@ class Registry {
   void RemovePublished(std::string_view kind, const std::string& name);
   StatusOr<std::string> ResolveBus(const Json& in, std::string_view member, bool must_exist) const;
   Rule* FindRule(const std::string& bus, const std::string& name);
+  // PutRule: writes `rule` (its ARN's tags merged with `tags`) and publishes its bus's routes.
+  Status StoreRule(const std::string& bus, const std::string& name, std::unique_ptr<Rule> rule,
+                   const boost::json::array* tags);
   StatusOr<Json> SetRuleState(const Json& in, bool enabled);
   Status ValidateSchedule(const std::optional<std::string>& schedule) const;
   // Resolves a NonPartnerEventBusName member of PutPermission/RemovePermission (must exist).

@@ -30,6 +30,34 @@ std::string StoredRule(const json::object& rule, const std::vector<json::object>
   return json::serialize(stored);
 }
 
+// PutRule's EventPattern: within the length quota `max_length`, then compiled.
+StatusOr<std::shared_ptr<const pattern::Pattern>> CompileRulePattern(const std::string& pattern,
+                                                                     int max_length) {
+  if (pattern.size() > 4096) {  // the model's maximum; the quota below is at most this
+    Validator len;
+    len.Length("eventPattern", pattern, 0, 4096);
+    return len.Finish();
+  }
+  if (static_cast<int>(pattern.size()) > max_length) {
+    return Status::InvalidEventPattern(
+        "Event pattern is not valid. Reason: Event pattern is longer than " +
+        std::to_string(max_length) + " characters.");
+  }
+  return pattern::CompilePattern(pattern);
+}
+
+// PutRule's Tags: the list itself, then each tag as a setting.
+Status ValidateRuleTags(const json::array* tags, int max_tags) {
+  BP_RETURN_IF_ERROR(ValidateTags(tags, max_tags));
+  if (tags) {
+    for (const auto& t : *tags) {
+      BP_RETURN_IF_ERROR(
+          ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Registry::ValidateSchedule(const std::optional<std::string>& schedule) const {
@@ -71,25 +99,9 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   }
   std::shared_ptr<const pattern::Pattern> compiled;
   if (pattern) {
-    if (pattern->size() > 4096) {  // the model's maximum; the quota below is at most this
-      Validator len;
-      len.Length("eventPattern", *pattern, 0, 4096);
-      return len.Finish();
-    }
-    if (static_cast<int>(pattern->size()) > options_.limits.max_pattern_length) {
-      return Status::InvalidEventPattern(
-          "Event pattern is not valid. Reason: Event pattern is longer than " +
-          std::to_string(options_.limits.max_pattern_length) + " characters.");
-    }
-    BP_ASSIGN_OR_RETURN(compiled, pattern::CompilePattern(*pattern));
+    BP_ASSIGN_OR_RETURN(compiled, CompileRulePattern(*pattern, options_.limits.max_pattern_length));
   }
-  BP_RETURN_IF_ERROR(ValidateTags(tags, options_.limits.max_tags));
-  if (tags) {
-    for (const auto& t : *tags) {
-      BP_RETURN_IF_ERROR(
-          ValidateSettingTag(JsonString(t.as_object(), "Key"), JsonString(t.as_object(), "Value")));
-    }
-  }
+  BP_RETURN_IF_ERROR(ValidateRuleTags(tags, options_.limits.max_tags));
 
   std::lock_guard<std::mutex> lock(mu_);
   BP_ASSIGN_OR_RETURN(std::string bus, ResolveBus(in, "EventBusName", true));
@@ -122,9 +134,17 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
   rule->compiled = compiled;
   if (existing) rule->targets = existing->targets;
   std::string arn = JsonString(rule->data, "Arn");
+  BP_RETURN_IF_ERROR(StoreRule(bus, *name, std::move(rule), tags));
+  json::object out;
+  out["RuleArn"] = arn;
+  return out;
+}
 
+Status Registry::StoreRule(const std::string& bus, const std::string& name,
+                           std::unique_ptr<Rule> rule, const json::array* tags) {
+  std::string arn = JsonString(rule->data, "Arn");
   store::WriteBatch b;
-  b.Put(store::Family::kMeta, RuleKey(bus, *name), StoredRule(rule->data, rule->targets));
+  b.Put(store::Family::kMeta, RuleKey(bus, name), StoredRule(rule->data, rule->targets));
   std::map<std::string, std::string> tag_map = TagsOf(arn);
   if (tags && !tags->empty()) {
     for (const auto& t : *tags)
@@ -138,12 +158,10 @@ StatusOr<json::object> Registry::PutRule(const json::object& in) {
     b.Put(store::Family::kMeta, TagKey(arn), json::serialize(tobj));
   }
   BP_RETURN_IF_ERROR(Commit(std::move(b)));
-  rules_[{bus, *name}] = std::move(rule);
+  rules_[{bus, name}] = std::move(rule);
   if (!tag_map.empty()) tags_[arn] = tag_map;
   RebuildBus(bus);
-  json::object out;
-  out["RuleArn"] = arn;
-  return out;
+  return Status::Ok();
 }
 
 StatusOr<json::object> Registry::DescribeRule(const json::object& in) {
