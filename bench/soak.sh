@@ -4,10 +4,10 @@
 # with a summary (docs/benchmarks.md, "Soak"). The point is drift: RSS that keeps growing, errors
 # that appear after a while, latency that creeps up, a backlog that never drains.
 #
-#   RATE=25000 DURATION=1800 bench/soak.sh        # the recorded 30-minute run (half load)
+#   RATE=5000 DURATION=1800 bench/soak.sh         # the recorded 30-minute run (half load)
 #   RATE=500 DURATION=60 INTERVAL=5 bench/soak.sh # a short smoke run
 #
-# Env: BIN (bridgeport binary), WORK (work dir, default a new /tmp dir), RATE (events/s, 25000),
+# Env: BIN (bridgeport binary), WORK (work dir, default a new /tmp dir), RATE (events/s, 5000),
 #      DURATION (s, 1800), INTERVAL (s, 10), CONNECTIONS (bench-ingest connections, 16),
 #      EVENT_BYTES (1024), SERVER_ARGS (extra `serve` flags).
 # Output: $WORK/soak.csv (one row per sample), $WORK/summary.txt (also printed). Exit status 1
@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-$here/../BUILD/bridgeport}
 WORK=${WORK:-$(mktemp -d /tmp/bp-soak.XXXXXX)}
-RATE=${RATE:-25000}
+RATE=${RATE:-5000}
 DURATION=${DURATION:-1800}
 INTERVAL=${INTERVAL:-10}
 CONNECTIONS=${CONNECTIONS:-16}
